@@ -1,0 +1,38 @@
+# f2b-sidecar: the two commands of the quick start, plus the usual helpers.
+SHELL := /bin/bash
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+BIN := target/release
+
+.PHONY: all build demo test deps bench lint fmt clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(CARGO) build --release --workspace --bins
+
+# The main job on shipped data: replay a simulated brute force against a Proxmox host.
+demo: build
+	@scripts/demo.sh
+
+# Every test: unit, integration, differential against the real fail2ban, corpora, end to end.
+test: deps
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) test --release --workspace --no-fail-fast
+	@scripts/test-extra.sh
+
+bench: build
+	@scripts/bench.sh
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean
