@@ -1,7 +1,7 @@
 //! Reading filters the way fail2ban 1.0.2 does (spec: notes §1).
 //!
-//! OWNER: config helper. Stub API below is the contract other modules code against;
-//! extend it, do not break it without updating the callers.
+//! OWNER: config helper. The API below is the contract other modules code against; it may
+//! grow, but changing a signature means updating the callers.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,6 +19,13 @@ pub enum ConfigSource {
 pub struct FilterSpec {
     pub name: String,
     pub options: Vec<(String, String)>,
+}
+
+impl FilterSpec {
+    /// Parses `sshd`, `sshd[mode=aggressive]`, `x[a=1][b="v,2"]`, or a path.
+    pub fn parse(_text: &str) -> Result<FilterSpec, ConfigError> {
+        unimplemented!("config helper")
+    }
 }
 
 /// A filter after reading, interpolation and `<tag>` substitution: regex *text* still holding
@@ -40,6 +47,11 @@ pub struct FilterDef {
     pub usedns: Option<String>,
     /// Effective init options (filter arguments over `[Init]`), e.g. `mode`, `logtype`.
     pub init: BTreeMap<String, String>,
+}
+
+/// Reads filter `spec` from `source` with fail2ban's layering, interpolation and tags.
+pub fn load_filter(_source: &ConfigSource, _spec: &FilterSpec) -> Result<FilterDef, ConfigError> {
+    unimplemented!("config helper")
 }
 
 /// A filter that cannot be read: names the file and line (or option) and what to do.
