@@ -1,0 +1,5 @@
+include!("../build-support/host_probe.rs");
+
+fn main() {
+    probe_host();
+}
