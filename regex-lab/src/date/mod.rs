@@ -412,3 +412,69 @@ impl DateDetector {
         self.converter.set_now(now);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dd(lines: &[&str]) -> Result<DateDetector, DateError> {
+        let lines: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+        DateDetector::new(Some(&lines), Clock::fail2ban_tests())
+    }
+
+    #[test]
+    fn bad_datepatterns_say_what_to_fix() {
+        let e = dd(&["%Y-%q %H"]).unwrap_err().to_string();
+        assert!(e.contains("`%Y-%q %H`") && e.contains("%%"), "{e}");
+        let e = dd(&["(%H:%M"]).unwrap_err().to_string();
+        assert!(e.contains("`(%H:%M`") && e.contains("does not compile"), "{e}");
+        let e = dd(&["%H:%M", "%H:%M"]).unwrap_err().to_string();
+        assert!(e.contains("already a template") && e.contains("24hour:Minute"), "{e}");
+        let e = dd(&["", "  "]).unwrap_err().to_string();
+        assert!(e.contains("empty"), "{e}");
+        assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn bad_zones_say_what_to_fix() {
+        let e = Zone::from_timezone_option("Europe/Berlin").unwrap_err().to_string();
+        assert!(e.contains("Europe/Berlin") && e.contains("UTC+0200"), "{e}");
+        let e = Zone::from_timezone_option("XYZW").unwrap_err().to_string();
+        assert!(e.contains("unknown zone abbreviation"), "{e}");
+        assert_eq!(Zone::from_timezone_option("UTC+0200").unwrap(), Zone::Fixed(7200));
+        let clock = Clock { now: 0.0, zone: Zone::Named("Mars/Olympus".into()) };
+        let e = DateDetector::new(None, clock).unwrap_err().to_string();
+        assert!(e.contains("Mars/Olympus"), "{e}");
+    }
+
+    #[test]
+    fn hits_and_cut() {
+        let mut d = DateDetector::new(None, Clock::fail2ban_tests()).unwrap();
+        let line = "Aug 14 11:59:59 host sshd[1]: x";
+        let hit = d.detect(line).unwrap();
+        assert_eq!((hit.start, hit.end, hit.time), (0, 15, Some(1124013599.0)));
+        assert_eq!(format!("{}{}", &line[..hit.start], &line[hit.end..]), " host sshd[1]: x");
+        assert!(d.detect("no date").is_none());
+        assert_eq!(
+            d.template_hits(),
+            vec![TemplateHits {
+                name: r"{^LN-BEG}(?:DAY )?MON Day %k:Minute:Second(?:\.Microseconds)?(?: ExYear)?"
+                    .into(),
+                hits: 1
+            }]
+        );
+        assert_eq!(d.template(hit.template).weight, 100.0);
+    }
+
+    #[test]
+    fn none_and_empty_dates() {
+        let mut d = dd(&["{NONE}"]).unwrap();
+        assert!(d.is_none());
+        let hit = d.detect("Aug 14 11:59:59 x").unwrap();
+        assert!(hit.is_empty() && hit.time.is_none());
+        let mut d = dd(&[r"^I\(()**"]).unwrap();
+        assert!(!d.is_none());
+        assert!(d.detect("I(x) y").unwrap().is_empty());
+        assert!(d.detect("J(x) y").is_none());
+    }
+}
