@@ -134,3 +134,75 @@ fn local_times_convert_like_python_mktime() {
     }
     assert!(diffs.is_empty());
 }
+
+/// The datepatterns of the stock filters (`/etc/fail2ban/filter.d`, `%%` already read as `%`),
+/// each over all sample log lines through one detector.
+const STOCK_DATEPATTERNS: &[&[&str]] = &[
+    &["{^LN-BEG}Epoch", "{^LN-BEG}"],
+    &["^<co ts=\"{DATE}\"\\s+"],
+    &["^[^\\[]*\\[({DATE})", "{^LN-BEG}"],
+    &["^%m/%d/%Y %H:%M:%S"],
+    &["^<\\d+>\\d+\\s+{DATE}"],
+    &["^L %d/%m/%Y - %H:%M:%S"],
+    &["^[^-]+ -- [^-]+ -- - ({DATE})", "{^LN-BEG}"],
+    &["^\\[%d/%b/%Y %H:%M:%S\\]"],
+    &["^{DATE}"],
+    &["^[^\\[]*(\\[{DATE}\\s*\\])", "{^LN-BEG}"],
+    &[
+        "{^LN-BEG}%ExY(?P<_sep>[-/.])%m(?P=_sep)%d[T ]%H:%M:%S(?:[.,]%f)?(?:\\s*%z)?",
+        "^[^\\[]*\\[({DATE})",
+        "{^LN-BEG}",
+    ],
+    &["{^LN-BEG}%b-%d-%Exy %H:%M:%S", "{^LN-BEG}"],
+    &[
+        "{^LN-BEG}%ExY(?P<_sep>[-/.])%m(?P=_sep)%d[T ]%H:%M:%S(?:[.,]%f)?(?:\\s*%z)?",
+        "{^LN-BEG}(?:%a )?%b %d %H:%M:%S(?:\\.%f)?(?: %ExY)?",
+        "^[^\\[]*\\[({DATE})",
+        "{^LN-BEG}",
+    ],
+    &["^<W>{DATE}"],
+    &["^%Y:%m:%d-%H:%M:%S"],
+    &["{^LN-BEG}TAI64N", "{^LN-BEG}"],
+    &["%d/%b[^/]*/%Y:%H:%M:%S %z"],
+    &["EPOCH"],
+    &[
+        "^(?:=[^=]+={3,} )?(%ExY(?P<_sep>[-/.])%m(?P=_sep)%d[T ]%H:%M:%S(?:[.,]%f)?(?:\\s*%z)?)",
+        "^I\\(()**",
+    ],
+    &["^(?:%Y-)?%m-%d[ T]%H:%M:%S(?:\\.%f)?", "{^LN-BEG}"],
+    &["^%Y-%m-%d %H:%M:%S"],
+    &["^%b %d, %ExY %I:%M:%S %p", "^WARNING:()**", "{^LN-BEG}"],
+    &["^%H:%M:%S.%f"],
+    &["^t=%Y-%m-%dT%H:%M:%S%z"],
+];
+
+#[test]
+#[cfg_attr(
+    not(host_has = "fail2ban_samples"),
+    ignore = "needs fail2ban's sample logs (apt-get install fail2ban)"
+)]
+fn stock_filter_datepatterns_over_all_sample_lines() {
+    let files = date_support::sample_files();
+    let lines: Vec<String> = files.iter().flat_map(|f| date_support::lines_of(f)).collect();
+    let mut total = date_support::Report::default();
+    for dp in STOCK_DATEPATTERNS {
+        let dp: Vec<String> = dp.iter().map(|s| s.to_string()).collect();
+        let mode = dp.join("\n");
+        let mut args = vec!["concat", "1124013600", mode.as_str()];
+        args.extend(files.iter().map(|f| f.to_str().unwrap()));
+        let expected = oracle(&args, Some(TEST_TZ));
+        let run = date_support::Run {
+            name: format!("{dp:?}"),
+            lines: lines.clone(),
+            datepattern: Some(dp.clone()),
+            clock: regex_lab::date::Clock::fail2ban_tests(),
+        };
+        let r = compare(&[run], &expected);
+        total.lines += r.lines;
+        total.same_lines += r.same_lines;
+        total.hit_lists += r.hit_lists;
+        total.same_hit_lists += r.same_hit_lists;
+        total.diffs.extend(r.diffs);
+    }
+    total.check(&format!("{} stock datepatterns over all sample lines", STOCK_DATEPATTERNS.len()));
+}

@@ -4,6 +4,8 @@
 Usage:
   date_oracle.py files NOW MODE FILE...  (run with TZ set, e.g. TZ=CET-01CEST-02,M3.5.0,M10.5.0)
       MODE is `default` (no datepattern) or datepattern lines joined by newlines.
+  date_oracle.py concat NOW MODE FILE...
+      Like `files`, but all lines of all files through one detector.
   date_oracle.py cases CASEFILE
       Sections of testdata/date-cases.txt (see its header), each run once per datepattern.
 
@@ -110,12 +112,15 @@ def sections(path):
 
 
 def main():
-    if sys.argv[1] == 'files':
+    if sys.argv[1] in ('files', 'concat'):
         now, mode, files = float(sys.argv[2]), sys.argv[3], sys.argv[4:]
         datepattern = None if mode == 'default' else mode.split('\n')
         time.tzset()
         MyTime.setTime(now)
-        for path in files:
+        if sys.argv[1] == 'concat':
+            lines = [line for path in files for line in lines_of(path)]
+            in_child(lambda: run('concat', lines, datepattern, sys.stdout))
+        for path in files if sys.argv[1] == 'files' else []:
             in_child(lambda: run(path, list(lines_of(path)), datepattern, sys.stdout))
     elif sys.argv[1] == 'cases':
         for si, (head, lines) in enumerate(sections(sys.argv[2]), 1):
