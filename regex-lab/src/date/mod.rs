@@ -302,7 +302,8 @@ impl DateDetector {
         self.templates.iter().map(|t| self.template(t.id)).collect()
     }
 
-    /// One template by index ([`DateHit::template`]).
+    /// One template by index ([`DateHit::template`]). Panics if `index` is not one of this
+    /// detector's templates.
     pub fn template(&self, index: usize) -> TemplateInfo {
         let s = &self.templates[index].spec;
         TemplateInfo {
