@@ -177,7 +177,11 @@ fn replay_counts_equal_fail2ban_regex() {
                 case.filter,
                 case.log.display()
             )),
-            Err(e) => different.push(format!("{} on {}: regex-lab error: {e}", case.filter, case.log.display())),
+            Err(e) => different.push(format!(
+                "{} on {}: regex-lab error: {e}",
+                case.filter,
+                case.log.display()
+            )),
         }
     }
     let filters: BTreeSet<&str> =
