@@ -41,7 +41,8 @@ fn ours(log: &Path, filter: &Path) -> Value {
     replay::run(&args, &mut out).unwrap();
     let v: Value = serde_json::from_slice(&out).unwrap();
     let f = &v["filters"][0];
-    let hits: Vec<Value> = f["failregex"].as_array().unwrap().iter().map(|r| r["hits"].clone()).collect();
+    let hits: Vec<Value> =
+        f["failregex"].as_array().unwrap().iter().map(|r| r["hits"].clone()).collect();
     serde_json::json!({
         "lines": f["lines"], "ignored": f["ignored"], "matched": f["matched"],
         "missed": f["missed"], "prefregex": 0, "failregex": hits, "ignoreregex": [],

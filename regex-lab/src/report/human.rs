@@ -15,6 +15,7 @@ pub fn write(w: &mut dyn Write, run: &RunSummary<'_>, verbose: u8) -> io::Result
         write_filter(w, run, f, verbose)?;
     }
     if run.filters.len() > 1 {
+        writeln!(w)?;
         writeln!(
             w,
             "All filters: {} lines read once, fed to {} filters, in {:.2} sec ({:.0} lines/s)",
