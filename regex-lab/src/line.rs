@@ -834,7 +834,8 @@ pub fn ip_text(text: &str, cidr: i64) -> String {
         }
     };
     match cidr {
-        FAM_IPV4 => text.parse::<Ipv4Addr>().map_or_else(|_| text.to_string(), |a| v4(a, 32)),
+        // A valid dotted quad (no leading zeros, as inet_pton wants) prints as written.
+        FAM_IPV4 => text.to_string(),
         FAM_IPV6 => match text.parse::<Ipv6Addr>() {
             Ok(a) => match a.to_ipv4_mapped() {
                 Some(m) => m.to_string(),
