@@ -960,11 +960,13 @@ mod tests {
         LineProcessor::new(Arc::new(f), None, Now::Fixed(1e9))
     }
 
-    /// (class, [(regex, id)]) per line.
+    /// (class, [(regex, id)]) of one line.
+    type Verdict = (LineClass, Vec<(usize, Option<String>)>);
+
     fn run(
         p: &mut LineProcessor,
         lines: &[&str],
-    ) -> Vec<(LineClass, Vec<(usize, Option<String>)>)> {
+    ) -> Vec<Verdict> {
         lines
             .iter()
             .map(|l| {

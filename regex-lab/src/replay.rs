@@ -18,13 +18,7 @@ use crate::line::{LineProcessor, Now};
 use crate::report::counts::Keep;
 use crate::report::{self, Counts, FilterRun, RunSummary};
 
-/// Replay logs through fail2ban filters and count matches like fail2ban-regex.
-///
-/// Every log line is fed to every filter; the report gives, per filter, the hits of each
-/// failregex and the line counts (ignored / matched / missed) fail2ban-regex would print for
-/// the same log and filter (with `--raw`: host names are not resolved).
-///
-/// Example: regex-lab replay /var/log/auth.log.2.gz /var/log/auth.log --filter sshd
+/// Options of `regex-lab replay` (the command's help text lives on its subcommand in main.rs).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReplayArgs {
     /// Log files to replay, in order (`-` reads stdin; gzip files are decompressed).
