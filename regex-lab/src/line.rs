@@ -289,6 +289,11 @@ impl Failure {
         self.id.is_none()
     }
 
+    /// A field of the fail dict by name (`user`, `ip4`, `users`...); `None` when absent.
+    pub fn field(&self, names: &Names, name: &str) -> Option<&Value> {
+        self.data.get(names.get(name)?)
+    }
+
     /// The lines behind this failure (`fail['matches']`).
     pub fn matches(&self) -> &[Arc<TupleLine>] {
         match self.data.get(key::MATCHES) {
@@ -963,10 +968,7 @@ mod tests {
     /// (class, [(regex, id)]) of one line.
     type Verdict = (LineClass, Vec<(usize, Option<String>)>);
 
-    fn run(
-        p: &mut LineProcessor,
-        lines: &[&str],
-    ) -> Vec<Verdict> {
+    fn run(p: &mut LineProcessor, lines: &[&str]) -> Vec<Verdict> {
         lines
             .iter()
             .map(|l| {
@@ -1096,6 +1098,15 @@ mod tests {
         assert_eq!(ip_text("2001:DB8:0:0:0:0:0:1", FAM_IPV6), "2001:db8::1");
         assert_eq!(ip_text("2001:db8::1", 32), "2001:db8::/32");
         assert_eq!(ip_text("host.example", CIDR_RAW), "host.example");
+    }
+
+    /// A processor can be moved to a worker thread (one per filter, or per input shard).
+    #[test]
+    fn processor_and_results_are_send() {
+        fn is_send<T: Send>() {}
+        is_send::<LineProcessor>();
+        is_send::<LineResult>();
+        is_send::<Arc<Filter>>();
     }
 
     #[test]
