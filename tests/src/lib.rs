@@ -1,1 +1,24 @@
-//! Helpers for the end-to-end tests: namespaces, processes started and stopped by PID.
+//! End-to-end harness for f2b-sidecar: journal → f2b-logger → fail2ban-server → nftables.
+//!
+//! A [`stack::Stack`] is one private `unshare -m -n -p` namespace holding a real
+//! systemd-journald, the journal → file forwarders and the real fail2ban-server (foreground, with
+//! the nftables ban action), over a [`stage::Stage`] (the fail2ban package's files plus the
+//! configuration `f2b-config install --root` writes) bind-mounted on /etc/fail2ban, /etc/systemd,
+//! /var/log and /var/lib. Senders are short processes placed in fake unit cgroups
+//! ([`cgroup`]) that log over journald's native protocol ([`entry`]), so journald stamps
+//! `_SYSTEMD_UNIT` as for the real pvedaemon and sshd. Bans are read back with `nft -j` and
+//! `fail2ban-client status` ([`observe`]). Everything is stopped by PID ([`ns`]); the namespaces
+//! vanish with their last process.
+//!
+//! Where journald cannot run (no cgroup2), the stack uses journal files appended by
+//! systemd-journal-remote instead, followed with `--journal-dir`.
+
+pub mod cgroup;
+pub mod entry;
+pub mod ns;
+pub mod observe;
+pub mod stack;
+pub mod stage;
+
+pub use stack::{Forwarder, JournalSource, Options, Stack};
+pub use stage::ConfigSource;
