@@ -614,6 +614,7 @@ impl Stack {
 
     /// Stops everything by PID, kills the namespace, removes the cgroups. Also done on drop.
     pub fn shutdown(&mut self) -> Result<()> {
+        let t0 = Instant::now();
         let mut errors = Vec::new();
         if let Some(mut d) = self.fail2ban.take() {
             if let Err(e) = d.stop() {
@@ -637,6 +638,9 @@ impl Stack {
             if let Err(e) = cg.remove() {
                 errors.push(e);
             }
+        }
+        if self.ns.is_none() && t0.elapsed() > Duration::from_millis(1) {
+            self.say(format!("stack stopped in {:.2?}", t0.elapsed()));
         }
         match errors.into_iter().next() {
             Some(e) => Err(e),

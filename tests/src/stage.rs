@@ -38,7 +38,7 @@ impl Stage {
         for d in ["etc", "etc/systemd", "var/log", "var/lib/fail2ban"] {
             std::fs::create_dir_all(root.join(d))?;
         }
-        copy_tree(Path::new("/etc/fail2ban"), &root.join("etc"))?;
+        copy_package_etc(root)?;
         let stage = Self { root: root.to_owned() };
         match source {
             ConfigSource::HandWritten => stage.write_hand_written(ignoreip)?,
@@ -211,11 +211,38 @@ fn split_words(s: &str) -> Vec<String> {
     out
 }
 
-/// `cp -a SRC DEST_DIR/` (keeps modes; the package tree is small).
-fn copy_tree(src: &Path, dest_dir: &Path) -> Result<()> {
-    let st = Command::new("cp").arg("-a").arg(src).arg(dest_dir).status().context("running cp")?;
-    if !st.success() {
-        bail!("cp -a {} {} failed", src.display(), dest_dir.display());
+/// Copies the files the fail2ban package installed under /etc/fail2ban (`dpkg-query -L`), so a
+/// host's own `.local` files do not leak into the stage. Without dpkg, the whole directory.
+fn copy_package_etc(root: &Path) -> Result<()> {
+    let listed = Command::new("dpkg-query").args(["-L", "fail2ban"]).output();
+    let paths: Vec<PathBuf> = match listed {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| *l == "/etc/fail2ban" || l.starts_with("/etc/fail2ban/"))
+            .map(PathBuf::from)
+            .collect(),
+        _ => Vec::new(),
+    };
+    if paths.is_empty() {
+        let st = Command::new("cp")
+            .arg("-a")
+            .arg("/etc/fail2ban")
+            .arg(root.join("etc"))
+            .status()
+            .context("running cp")?;
+        if !st.success() {
+            bail!("cp -a /etc/fail2ban {} failed", root.join("etc").display());
+        }
+        return Ok(());
+    }
+    for p in paths {
+        let to = root.join(p.strip_prefix("/").expect("absolute"));
+        if p.is_dir() {
+            std::fs::create_dir_all(&to)?;
+        } else if p.is_file() {
+            std::fs::create_dir_all(to.parent().expect("has parent"))?;
+            std::fs::copy(&p, &to).with_context(|| format!("copying {}", p.display()))?;
+        }
     }
     Ok(())
 }
