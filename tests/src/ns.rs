@@ -133,8 +133,10 @@ impl Namespace {
         let pid = match child_of(Pid::from_raw(nsenter.id() as i32), Duration::from_secs(5)) {
             Ok(p) => p,
             Err(e) => {
-                let mut d = Daemon::exited(name, nsenter);
-                let _ = d.wait_timeout(Duration::from_secs(1));
+                // nsenter failed before forking (e.g. the namespace is gone).
+                let mut nsenter = nsenter;
+                let _ = nsenter.kill();
+                let _ = nsenter.wait();
                 return Err(e.context(format!("{name} did not start")));
             }
         };
@@ -172,11 +174,6 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    fn exited(name: &str, nsenter: Child) -> Self {
-        let pid = Pid::from_raw(nsenter.id() as i32);
-        Self { name: name.to_owned(), nsenter, pid, status: None }
-    }
-
     pub fn name(&self) -> &str {
         &self.name
     }

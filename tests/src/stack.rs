@@ -216,7 +216,12 @@ impl Stack {
             JournalSource::Remote => {
                 std::fs::create_dir_all(self.stage.host(REMOTE_DIR))?;
                 // A first entry, so the followed directory holds a journal file from the start.
-                self.append_remote("f2b-e2e-init.service", "f2b-e2e", &["journal created".into()])?;
+                self.append_remote(
+                    "f2b-e2e-init.service",
+                    "f2b-e2e",
+                    6,
+                    &["journal created".into()],
+                )?;
                 self.say(format!(
                     "journal files in {REMOTE_DIR}, appended by systemd-journal-remote"
                 ));
@@ -394,9 +399,20 @@ impl Stack {
         }
     }
 
-    /// Logs `messages` as `ident` from `unit`; returns once journald has stored them (with
-    /// `_SYSTEMD_UNIT`), or once journal-remote has appended them.
+    /// Logs `messages` at err (3) as `ident` from `unit`; see [`Stack::send_at`].
     pub fn send(&mut self, unit: &str, ident: &str, messages: &[String]) -> Result<()> {
+        self.send_at(unit, ident, 3, messages)
+    }
+
+    /// Logs `messages` at syslog `priority` as `ident` from `unit`; returns once journald has
+    /// stored them (with `_SYSTEMD_UNIT`), or once journal-remote has appended them.
+    pub fn send_at(
+        &mut self,
+        unit: &str,
+        ident: &str,
+        priority: u8,
+        messages: &[String],
+    ) -> Result<()> {
         for m in messages {
             self.say(format!("{unit}: {ident}: {}", m.escape_debug()));
         }
@@ -408,7 +424,8 @@ impl Stack {
                     .command(self.bin.join("f2b-e2e-send"))
                     .arg("--cgroup")
                     .arg(cg)
-                    .args(["--unit", unit, "--ident", ident, "--"])
+                    .args(["--unit", unit, "--ident", ident])
+                    .args(["--priority", &priority.to_string(), "--"])
                     .args(messages)
                     .stdin(Stdio::null())
                     .output()?;
@@ -421,11 +438,17 @@ impl Stack {
                 }
                 Ok(())
             }
-            _ => self.append_remote(unit, ident, messages),
+            _ => self.append_remote(unit, ident, priority, messages),
         }
     }
 
-    fn append_remote(&mut self, unit: &str, ident: &str, messages: &[String]) -> Result<()> {
+    fn append_remote(
+        &mut self,
+        unit: &str,
+        ident: &str,
+        priority: u8,
+        messages: &[String],
+    ) -> Result<()> {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")?;
         let mut data = Vec::new();
         for m in messages {
@@ -440,7 +463,7 @@ impl Stack {
                     .field("_SYSTEMD_UNIT", unit)
                     .field("_PID", (4000 + self.remote_seq % 1000).to_string())
                     .field("SYSLOG_IDENTIFIER", ident)
-                    .field("PRIORITY", "3")
+                    .field("PRIORITY", priority.to_string())
                     .field("MESSAGE", m)
                     .export(),
             );
@@ -475,12 +498,13 @@ impl Stack {
         self.send("pvedaemon.service", "pvedaemon", &vec![m; n])
     }
 
-    /// `n` sshd password failures from `addr`.
+    /// `n` sshd password failures from `addr`, at info like sshd (dropped by journald under
+    /// `MaxLevelStore=warning`).
     pub fn sshd_failures(&mut self, addr: &str, n: usize) -> Result<()> {
         let msgs: Vec<String> = (0..n)
             .map(|i| format!("Failed password for root from {addr} port {} ssh2", 50100 + i))
             .collect();
-        self.send("ssh.service", "sshd", &msgs)
+        self.send_at("ssh.service", "sshd", 6, &msgs)
     }
 
     /// Elements of every nftables set in the namespace.

@@ -11,6 +11,9 @@ use std::process::Command;
 pub const ROUTES: [(&str, &str); 2] =
     [("pvedaemon.service", "/var/log/proxmox-auth.log"), ("ssh.service", "/var/log/ssh-auth.log")];
 
+/// Appended to journald.conf in an f2b-config stage.
+pub const JOURNALD_TUNED: &str = "MaxLevelStore=warning\nMaxLevelSyslog=warning\n";
+
 /// Who writes the fail2ban configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigSource {
@@ -97,16 +100,18 @@ impl Stage {
 
     fn run_f2b_config(&self, bin: &Path, ignoreip: &[String]) -> Result<()> {
         // The files f2b-config edits besides /etc/fail2ban, as on a Debian 12 host.
-        for (from, to) in [
-            ("/etc/ssh/sshd_config", "etc/ssh/sshd_config"),
-            ("/etc/systemd/journald.conf", "etc/systemd/journald.conf"),
-        ] {
-            if Path::new(from).exists() {
-                let to = self.root.join(to);
-                std::fs::create_dir_all(to.parent().expect("has parent"))?;
-                std::fs::copy(from, &to).with_context(|| format!("copying {from}"))?;
-            }
+        let sshd_config = self.root.join("etc/ssh/sshd_config");
+        if Path::new("/etc/ssh/sshd_config").exists() {
+            std::fs::create_dir_all(sshd_config.parent().expect("has parent"))?;
+            std::fs::copy("/etc/ssh/sshd_config", &sshd_config).context("copying sshd_config")?;
         }
+        // journald as a tuned Proxmox host has it (ProxMenux's optimize_journald wrote this until
+        // 2026-02): sshd's info-level failures are dropped unless f2b-config's drop-in raises
+        // the level, and the namespace's journald reads that drop-in.
+        let mut journald = std::fs::read_to_string("/etc/systemd/journald.conf")
+            .unwrap_or_else(|_| "[Journal]\n".into());
+        journald.push_str(JOURNALD_TUNED);
+        std::fs::write(self.root.join("etc/systemd/journald.conf"), journald)?;
         if Path::new("/etc/ssh/sshd_config.d").is_dir() {
             std::fs::create_dir_all(self.root.join("etc/ssh/sshd_config.d"))?;
         }

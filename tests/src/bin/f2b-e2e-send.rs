@@ -79,7 +79,10 @@ fn wait_stored(unit: &str, n: usize, timeout: Duration) -> Result<()> {
             return Ok(());
         }
         if t0.elapsed() > timeout {
-            bail!("journald stored {stored} of {n} entries with {unit_match} within {timeout:?}");
+            bail!(
+                "journald stored {stored} of {n} entries with {unit_match} within {timeout:?} \
+                 (is MaxLevelStore below the entries' priority, or the cgroup not a unit's?)"
+            );
         }
         std::thread::sleep(Duration::from_millis(10));
     }
