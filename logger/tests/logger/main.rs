@@ -1,0 +1,6 @@
+//! Integration tests of f2b-logger against the real thing: journal files written by
+//! systemd-journal-remote, journalctl 252 as the oracle, a real journald where possible.
+
+mod hostile;
+mod identity;
+mod util;
