@@ -207,10 +207,14 @@ pub fn run(setup: RouteSetup, ready: std::sync::mpsc::Sender<Result<()>>) {
             return;
         }
     };
+    let mut output = setup.output;
+    if setup.recovery.active() {
+        output.set_covered_size(setup.recovery.current_end());
+    }
     let mut r = RouteLoop {
         shared,
         wake_rx: setup.wake_rx,
-        output: setup.output,
+        output,
         recovery: setup.recovery,
         formatter: setup.formatter,
         once: setup.once,
@@ -353,6 +357,7 @@ impl RouteLoop {
             match self.recovery.check(&self.batch[start..]) {
                 Ok(Verdict::Present) => {
                     self.batch.truncate(start);
+                    self.output.set_covered_size(self.recovery.current_end());
                     return;
                 }
                 Ok(Verdict::Complete(n)) => {

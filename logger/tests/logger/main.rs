@@ -1,6 +1,7 @@
 //! Integration tests of f2b-logger against the real thing: journal files written by
 //! systemd-journal-remote, journalctl 252 as the oracle, a real journald where possible.
 
+mod crash;
 mod hostile;
 mod identity;
 mod util;
