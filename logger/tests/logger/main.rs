@@ -2,6 +2,7 @@
 //! systemd-journal-remote, journalctl 252 as the oracle, a real journald where possible.
 
 mod crash;
+mod follow;
 mod hostile;
 mod identity;
 mod util;

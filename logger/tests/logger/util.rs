@@ -160,3 +160,65 @@ pub fn assert_same_lines(got: &[u8], want: &[u8], what: &str) {
 pub fn count_lines(b: &[u8]) -> usize {
     b.iter().filter(|&&c| c == b'\n').count()
 }
+
+/// A following f2b-logger, killed on drop if the test did not stop it.
+pub struct Follower {
+    pub child: std::process::Child,
+    pub stderr: PathBuf,
+}
+
+impl Follower {
+    pub fn start(args: &[&str], tz: &str, stderr: PathBuf) -> Self {
+        let err = std::fs::File::create(&stderr).unwrap();
+        let child = logger(args, tz).stderr(err).spawn().unwrap();
+        Follower { child, stderr }
+    }
+    pub fn signal(&self, sig: i32) {
+        assert_eq!(unsafe { libc::kill(self.child.id() as i32, sig) }, 0);
+    }
+    /// SIGTERM and wait; the exit must be clean.
+    pub fn stop(mut self) -> String {
+        self.signal(libc::SIGTERM);
+        let st = self.child.wait().unwrap();
+        let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        assert!(st.success(), "f2b-logger exited with {st:?}:\n{log}");
+        log
+    }
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until `path` holds at least `n` lines (or fails after 20 s, showing the log).
+pub fn wait_lines(path: &Path, n: usize, f: &Follower) -> Vec<u8> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let b = std::fs::read(path).unwrap_or_default();
+        if count_lines(&b) >= n {
+            return b;
+        }
+        assert!(std::time::Instant::now() < until, "{} has {} lines, want {n}; log:\n{}", path.display(), count_lines(&b), f.log());
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// `n` pvedaemon entries numbered from `first`, one second apart from `t0`.
+pub fn numbered(first: u64, n: u64, t0: u64) -> Vec<Ex> {
+    (first..first + n)
+        .map(|i| {
+            let mut e = Ex::new(t0 + i * 1_000_000, i, Some(UNIT));
+            e.set("_HOSTNAME", "pve1")
+                .set("SYSLOG_IDENTIFIER", "pvedaemon")
+                .set("_PID", "1234")
+                .set("MESSAGE", format!("authentication failure; rhost=10.0.{}.{} user=root@pam msg=entry {i}", i >> 8 & 255, i & 255));
+            e
+        })
+        .collect()
+}
