@@ -5,4 +5,5 @@ mod crash;
 mod follow;
 mod hostile;
 mod identity;
+mod journald;
 mod util;
