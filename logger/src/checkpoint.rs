@@ -57,6 +57,7 @@ pub enum Loaded {
 /// The state file of one route plus the lock that keeps a second instance off it.
 pub struct Checkpoint {
     path: PathBuf,
+    tmp_prefix: String,
     dir: File,
     fsync: bool,
     _lock: File,
@@ -98,9 +99,16 @@ impl Checkpoint {
         if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
             return Err(Error::Locked { path: lock_path });
         }
+        // Temporary files of a save that a crash interrupted; ours alone, as we hold the lock.
+        let tmp_prefix = format!(".{stem}.tmp-");
+        for e in fs::read_dir(state_dir).map_err(dir_err)?.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&tmp_prefix) {
+                let _ = fs::remove_file(e.path());
+            }
+        }
         // Fail now, not at the first save, when the directory is not writable.
-        tempfile::Builder::new().prefix(".probe-").tempfile_in(state_dir).map_err(dir_err)?;
-        Ok(Checkpoint { path, dir, fsync, _lock: lock })
+        tempfile::Builder::new().prefix(&tmp_prefix).tempfile_in(state_dir).map_err(dir_err)?;
+        Ok(Checkpoint { path, tmp_prefix, dir, fsync, _lock: lock })
     }
 
     pub fn path(&self) -> &Path {
@@ -134,7 +142,7 @@ impl Checkpoint {
     pub fn save(&self, state: &State) -> Result<()> {
         let err = |source| Error::StateFile { path: self.path.clone(), source };
         let dir = self.path.parent().expect("state path has a parent");
-        let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).map_err(err)?;
+        let mut tmp = tempfile::Builder::new().prefix(&self.tmp_prefix).tempfile_in(dir).map_err(err)?;
         let mut json = serde_json::to_vec_pretty(state).expect("state serialises");
         json.push(b'\n');
         tmp.write_all(&json).map_err(err)?;
@@ -181,6 +189,11 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(Checkpoint::open(d.path(), "ssh.service", out, true), Err(Error::Locked { .. })));
+        drop(c);
+        let stale = d.path().join(".ssh.service@var_log_ssh-auth.log.tmp-x");
+        fs::write(&stale, b"half").unwrap();
+        let _c = Checkpoint::open(d.path(), "ssh.service", out, true).unwrap();
+        assert!(!stale.exists());
         // Only the state and the lock remain: no temporary files are left behind.
         let mut names: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         names.sort();

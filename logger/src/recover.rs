@@ -29,29 +29,39 @@ pub struct Recovery {
     line: Vec<u8>,
     done: bool,
     pub present: u64,
+    /// Offset in the current output file just past the last line found there.
+    current_end: u64,
 }
 
 impl Recovery {
     /// Nothing to recover.
     pub fn none() -> Self {
-        Recovery { sources: Vec::new(), line: Vec::new(), done: true, present: 0 }
+        Recovery { sources: Vec::new(), line: Vec::new(), done: true, present: 0, current_end: 0 }
     }
 
     /// Tail = each file from its offset to its end; `files` oldest first, the current output
     /// last (only its partial last line can be completed).
     pub fn new(files: &[(&Path, u64)]) -> io::Result<Self> {
         let mut sources = Vec::new();
+        let current_end = files.last().map_or(0, |f| f.1);
         for (path, from) in files {
             let mut f = File::open(path)?;
             f.seek(SeekFrom::Start(*from))?;
             sources.push(BufReader::with_capacity(64 * 1024, f));
         }
         let done = sources.is_empty();
-        Ok(Recovery { sources, line: Vec::new(), done, present: 0 })
+        Ok(Recovery { sources, line: Vec::new(), done, present: 0, current_end })
     }
 
     pub fn active(&self) -> bool {
         !self.done
+    }
+
+    /// How far the current output file is covered by lines found so far: the size a state
+    /// may claim while recovery runs (the file's real size may include lines not yet
+    /// matched to entries).
+    pub fn current_end(&self) -> u64 {
+        self.current_end
     }
 
     pub fn check(&mut self, line: &[u8]) -> io::Result<Verdict> {
@@ -65,6 +75,9 @@ impl Recovery {
                 self.sources.remove(0);
                 continue;
             }
+            if self.sources.len() == 1 {
+                self.current_end += n as u64;
+            }
             if self.line == line {
                 self.present += 1;
                 return Ok(Verdict::Present);
@@ -73,6 +86,7 @@ impl Recovery {
             if torn && self.sources.len() == 1 && line.starts_with(&self.line) {
                 self.done = true;
                 self.present += 1;
+                self.current_end -= n as u64;
                 return Ok(Verdict::Complete(self.line.len()));
             }
         }
@@ -93,7 +107,26 @@ mod tests {
         }
         let spec: Vec<(&Path, u64)> = paths.iter().zip(files).map(|(p, f)| (p.as_path(), f.1)).collect();
         let mut r = Recovery::new(&spec).unwrap();
-        lines.iter().map(|l| r.check(l.as_bytes()).unwrap()).collect()
+        let v = lines.iter().map(|l| r.check(l.as_bytes()).unwrap()).collect();
+        v
+    }
+
+    #[test]
+    fn covered_size_follows_matches_in_the_current_file() {
+        let d = tempfile::tempdir().unwrap();
+        let (old, cur) = (d.path().join("old"), d.path().join("cur"));
+        std::fs::write(&old, b"x\na\n").unwrap();
+        std::fs::write(&cur, b"zz\nb\nc\nd").unwrap();
+        let mut r = Recovery::new(&[(&old, 2), (&cur, 3)]).unwrap();
+        assert_eq!(r.current_end(), 3);
+        assert_eq!(r.check(b"a\n").unwrap(), Verdict::Present);
+        assert_eq!(r.current_end(), 3);
+        assert_eq!(r.check(b"b\n").unwrap(), Verdict::Present);
+        assert_eq!(r.current_end(), 5);
+        assert_eq!(r.check(b"c\n").unwrap(), Verdict::Present);
+        assert_eq!(r.current_end(), 7);
+        assert_eq!(r.check(b"de\n").unwrap(), Verdict::Complete(1));
+        assert_eq!(r.current_end(), 7);
     }
 
     use Verdict::*;

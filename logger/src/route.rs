@@ -30,8 +30,16 @@ pub const COMMIT_LINES: u64 = 1000;
 /// Longest time a read entry may wait in the batch before it is written.
 const BATCH_AGE: Duration = Duration::from_millis(20);
 const BATCH_BYTES: usize = 1 << 20;
-/// Idle wake-up, so the watchdog sees the thread alive and libsystemd's timeout is honoured.
-const IDLE_WAIT: Duration = Duration::from_millis(500);
+/// How long to wait for the journal to change before looking again anyway. journald tells
+/// inotify watchers about appends only through a timer that coalesces them for 250 ms, so
+/// waiting for inotify alone puts up to a quarter second between an entry and its line. After
+/// entries arrived we look every `POLL_MIN` and back off to `POLL_MAX` once the journal was
+/// quiet for `QUIET` (a look is one `sd_journal_next`, cheap); inotify still wakes us at once for new
+/// or deleted files.
+const POLL_MIN: Duration = Duration::from_millis(4);
+const POLL_MAX: Duration = Duration::from_millis(256);
+/// Time without entries after which polling backs off.
+const QUIET: Duration = Duration::from_secs(2);
 
 /// What the route thread, the committer and the status reporter share.
 pub struct Shared {
@@ -207,10 +215,14 @@ pub fn run(setup: RouteSetup, ready: std::sync::mpsc::Sender<Result<()>>) {
             return;
         }
     };
+    let mut output = setup.output;
+    if setup.recovery.active() {
+        output.set_covered_size(setup.recovery.current_end());
+    }
     let mut r = RouteLoop {
         shared,
         wake_rx: setup.wake_rx,
-        output: setup.output,
+        output,
         recovery: setup.recovery,
         formatter: setup.formatter,
         once: setup.once,
@@ -282,6 +294,8 @@ impl RouteLoop {
     fn forward(&mut self, reader: &mut Reader) {
         let mut entry = Entry::default();
         let mut backoff = Duration::from_millis(100);
+        let mut poll = POLL_MIN;
+        let mut last_entry = Instant::now();
         let name = self.shared.name();
         loop {
             self.shared.beat();
@@ -299,6 +313,7 @@ impl RouteLoop {
             });
             match step {
                 Ok(true) => {
+                    last_entry = Instant::now();
                     self.add(&entry);
                     if self.batch_entries >= BATCH_ENTRIES
                         || self.batch.len() >= BATCH_BYTES
@@ -320,7 +335,8 @@ impl RouteLoop {
                     if self.once {
                         break;
                     }
-                    if let Err(e) = reader.wait(self.wake_rx.as_raw_fd(), IDLE_WAIT) {
+                    poll = if last_entry.elapsed() < QUIET { POLL_MIN } else { (poll * 2).min(POLL_MAX) };
+                    if let Err(e) = reader.wait(self.wake_rx.as_raw_fd(), poll) {
                         self.journal_trouble(reader, e, &mut backoff);
                         continue;
                     }
@@ -353,6 +369,7 @@ impl RouteLoop {
             match self.recovery.check(&self.batch[start..]) {
                 Ok(Verdict::Present) => {
                     self.batch.truncate(start);
+                    self.output.set_covered_size(self.recovery.current_end());
                     return;
                 }
                 Ok(Verdict::Complete(n)) => {

@@ -85,6 +85,11 @@ impl Output {
         self.at_line_start
     }
 
+    /// While recovery runs, the state may only claim the part of the file matched so far.
+    pub fn set_covered_size(&mut self, size: u64) {
+        self.mark.size = size;
+    }
+
     /// Declares that the partial last line is ours and will be completed by the next write.
     pub fn adopt_partial_line(&mut self) {
         self.at_line_start = true;
