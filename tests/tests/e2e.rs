@@ -7,6 +7,7 @@
 
 use f2b_e2e::{ConfigSource, Forwarder, JournalSource, Options, Stack};
 use nix::sys::signal::Signal;
+use std::os::unix::fs::MetadataExt;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -121,6 +122,11 @@ e2e_test! {
         assert_not_banned(&s, "proxmox", addr);
         ban(&mut s, "proxmox", addr, 1);
         assert_eq!(count_lines(&s, PROXMOX_LOG, addr), 3);
+        // The log fail2ban reads stays private to root:adm (0640).
+        let meta = std::fs::metadata(s.stage().host(PROXMOX_LOG)).expect("stat the log");
+        let adm = nix::unistd::Group::from_name("adm").ok().flatten().map(|g| g.gid.as_raw());
+        assert_eq!(meta.mode() & 0o7777, 0o640, "mode of {PROXMOX_LOG}");
+        assert_eq!((meta.uid(), Some(meta.gid())), (0, adm), "owner of {PROXMOX_LOG}");
     }
 }
 
