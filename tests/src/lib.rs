@@ -10,15 +10,20 @@
 //! `fail2ban-client status` ([`observe`]). Everything is stopped by PID ([`ns`]); the namespaces
 //! vanish with their last process.
 //!
-//! Where journald cannot run (no cgroup2), the stack uses journal files appended by
-//! systemd-journal-remote instead, followed with `--journal-dir`.
+//! The forwarders are f2b-logger, run with the command lines of the units f2b-config installed, or
+//! the seed's `journalctl -f` loggers for contrast ([`forwarder`]). Where journald cannot run (no
+//! cgroup2), the stack uses journal files appended by systemd-journal-remote ([`remote`]),
+//! followed with `--journal-dir`.
 
 pub mod cgroup;
 pub mod entry;
+pub mod forwarder;
 pub mod ns;
 pub mod observe;
+pub mod remote;
 pub mod stack;
 pub mod stage;
 
-pub use stack::{Forwarder, JournalSource, Options, Stack};
+pub use forwarder::Forwarder;
+pub use stack::{JournalSource, Options, Stack};
 pub use stage::ConfigSource;

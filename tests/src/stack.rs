@@ -6,19 +6,19 @@
 //! reverse by PID, then kills the namespace and removes the fake cgroups and the temp dir.
 
 use crate::cgroup::{cgroup2_root, UnitCgroups};
-use crate::entry::Entry;
+use crate::forwarder::{command_lines, Forwarder};
 use crate::ns::{Daemon, Namespace};
 use crate::observe::{nft_sets, JailStatus};
+use crate::remote::RemoteJournal;
 use crate::stage::{ConfigSource, Stage, ROUTES};
 use anyhow::{bail, Context, Result};
 use nix::sys::signal::Signal;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
-use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 /// Where the journal entries come from.
@@ -30,15 +30,6 @@ pub enum JournalSource {
     Journald,
     /// Journal files appended by systemd-journal-remote, followed with `--journal-dir`.
     Remote,
-}
-
-/// What forwards the journal into the log files fail2ban reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Forwarder {
-    /// Our f2b-logger (Type=notify; the stack waits for READY=1).
-    F2bLogger,
-    /// The seed's `journalctl -f _SYSTEMD_UNIT=… -o short-iso >> file` shell loggers, for contrast.
-    Journalctl,
 }
 
 #[derive(Debug, Clone)]
@@ -104,7 +95,7 @@ pub struct Stack {
     journald: Option<Daemon>,
     loggers: Vec<Logger>,
     fail2ban: Option<Daemon>,
-    remote_seq: u64,
+    remote: Option<RemoteJournal>,
 }
 
 impl Stack {
@@ -144,7 +135,7 @@ impl Stack {
             journald: None,
             loggers: Vec::new(),
             fail2ban: None,
-            remote_seq: 0,
+            remote: None,
         };
         me.say(format!(
             "staged {} ({:?} config), journal source {:?}",
@@ -215,13 +206,11 @@ impl Stack {
             }
             JournalSource::Remote => {
                 std::fs::create_dir_all(self.stage.host(REMOTE_DIR))?;
+                let mut remote =
+                    RemoteJournal::new(self.stage.host(&format!("{REMOTE_DIR}/remote.journal")));
                 // A first entry, so the followed directory holds a journal file from the start.
-                self.append_remote(
-                    "f2b-e2e-init.service",
-                    "f2b-e2e",
-                    6,
-                    &["journal created".into()],
-                )?;
+                remote.append("f2b-e2e-init.service", "f2b-e2e", 6, &["journal created".into()])?;
+                self.remote = Some(remote);
                 self.say(format!(
                     "journal files in {REMOTE_DIR}, appended by systemd-journal-remote"
                 ));
@@ -229,55 +218,6 @@ impl Stack {
             JournalSource::Auto => unreachable!("resolved in start"),
         }
         Ok(())
-    }
-
-    fn logger_argvs(&self) -> Result<Vec<(String, Vec<String>)>> {
-        let remote = self.journal == JournalSource::Remote;
-        let mut out = Vec::new();
-        match self.opts.forwarder {
-            Forwarder::F2bLogger => {
-                let prog = self.bin.join("f2b-logger").display().to_string();
-                let units = self.stage.logger_units()?;
-                if units.is_empty() {
-                    if self.opts.config == ConfigSource::F2bConfig {
-                        bail!(
-                            "f2b-config installed no unit running f2b-logger in etc/systemd/system"
-                        );
-                    }
-                    let mut argv = vec![prog];
-                    for (unit, file) in ROUTES {
-                        argv.extend(["--route".into(), format!("{unit}={file}")]);
-                    }
-                    argv.extend(["--state-dir".into(), "/var/lib/f2b-logger".into()]);
-                    argv.extend(["--format".into(), "short-iso".into()]);
-                    out.push(("f2b-logger".to_owned(), argv));
-                } else {
-                    for (unit, args) in units {
-                        let mut argv = vec![prog.clone()];
-                        argv.extend(args);
-                        out.push((unit, argv));
-                    }
-                }
-                if remote {
-                    for (_, argv) in &mut out {
-                        argv.extend(["--journal-dir".into(), REMOTE_DIR.into()]);
-                    }
-                }
-            }
-            Forwarder::Journalctl => {
-                let dir = if remote { format!("-D {REMOTE_DIR} ") } else { String::new() };
-                for (unit, file) in ROUTES {
-                    let script = format!(
-                        "exec journalctl {dir}-f _SYSTEMD_UNIT={unit} -o short-iso --no-pager >> {file}"
-                    );
-                    out.push((
-                        format!("journalctl-{unit}"),
-                        vec!["/bin/sh".into(), "-c".into(), script],
-                    ));
-                }
-            }
-        }
-        Ok(out)
     }
 
     fn start_loggers(&mut self) -> Result<()> {
@@ -290,7 +230,13 @@ impl Stack {
                 self.send(unit, ident, &["f2b-e2e: unit started".into()])?;
             }
         }
-        for (name, argv) in self.logger_argvs()? {
+        for (name, argv) in command_lines(
+            self.opts.forwarder,
+            &self.stage,
+            self.opts.config,
+            &self.bin,
+            (self.journal == JournalSource::Remote).then_some(REMOTE_DIR),
+        )? {
             self.loggers.push(Logger { name, argv, daemon: None });
         }
         for i in 0..self.loggers.len() {
@@ -438,56 +384,8 @@ impl Stack {
                 }
                 Ok(())
             }
-            _ => self.append_remote(unit, ident, priority, messages),
+            _ => self.remote.as_mut().expect("remote mode").append(unit, ident, priority, messages),
         }
-    }
-
-    fn append_remote(
-        &mut self,
-        unit: &str,
-        ident: &str,
-        priority: u8,
-        messages: &[String],
-    ) -> Result<()> {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")?;
-        let mut data = Vec::new();
-        for m in messages {
-            self.remote_seq += 1;
-            let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_micros();
-            data.extend(
-                Entry::new()
-                    .field("__REALTIME_TIMESTAMP", now.to_string())
-                    .field("__MONOTONIC_TIMESTAMP", (1_000_000 + self.remote_seq).to_string())
-                    .field("_BOOT_ID", "0123456789abcdef0123456789abcdef")
-                    .field("_HOSTNAME", host.trim())
-                    .field("_SYSTEMD_UNIT", unit)
-                    .field("_PID", (4000 + self.remote_seq % 1000).to_string())
-                    .field("SYSLOG_IDENTIFIER", ident)
-                    .field("PRIORITY", priority.to_string())
-                    .field("MESSAGE", m)
-                    .export(),
-            );
-        }
-        let file = self.stage.host(&format!("{REMOTE_DIR}/remote.journal"));
-        let mut child = Command::new("/lib/systemd/systemd-journal-remote")
-            .arg("-o")
-            .arg(&file)
-            .arg("-")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("spawning systemd-journal-remote")?;
-        child.stdin.take().expect("piped").write_all(&data)?;
-        let out = child.wait_with_output()?;
-        if !out.status.success() {
-            bail!(
-                "systemd-journal-remote failed ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(())
     }
 
     /// `n` pvedaemon login failures from `addr` (as PVE 8 logs them: IPv4-mapped, at err).
