@@ -40,7 +40,9 @@ pub fn run(config: Config) -> Result<()> {
                 shared.iter().for_each(|s| s.stop());
                 return Err(e);
             }
-            Err(_) => return Err(Error::Runtime(format!("route {name}: thread died during start-up"))),
+            Err(_) => {
+                return Err(Error::Runtime(format!("route {name}: thread died during start-up")))
+            }
         }
     }
 
@@ -66,7 +68,10 @@ fn prepare(config: &Config, r: &Route) -> Result<RouteSetup> {
             let mut tail: Vec<(std::path::PathBuf, u64)> = Vec::new();
             if (now.dev, now.ino) == (s.output.dev, s.output.ino) {
                 // Shrunk while we were away (copytruncate): all of it is after the state.
-                tail.push((r.path.clone(), if now.size >= s.output.size { s.output.size } else { 0 }));
+                tail.push((
+                    r.path.clone(),
+                    if now.size >= s.output.size { s.output.size } else { 0 },
+                ));
             } else {
                 let dir = r.path.parent().unwrap_or(std::path::Path::new("/"));
                 if let Some(old) = find_by_identity(dir, s.output) {
@@ -75,7 +80,8 @@ fn prepare(config: &Config, r: &Route) -> Result<RouteSetup> {
                 }
                 tail.push((r.path.clone(), 0));
             }
-            let spec: Vec<(&std::path::Path, u64)> = tail.iter().map(|(p, o)| (p.as_path(), *o)).collect();
+            let spec: Vec<(&std::path::Path, u64)> =
+                tail.iter().map(|(p, o)| (p.as_path(), *o)).collect();
             let rec = Recovery::new(&spec).map_err(out_err)?;
             (Some(s.position.clone()), rec, s)
         }
@@ -94,7 +100,8 @@ fn prepare(config: &Config, r: &Route) -> Result<RouteSetup> {
             (None, Recovery::none(), s)
         }
     };
-    let (shared, wake_rx) = Shared::new(ck, state, config.fsync).map_err(|e| Error::Runtime(e.to_string()))?;
+    let (shared, wake_rx) =
+        Shared::new(ck, state, config.fsync).map_err(|e| Error::Runtime(e.to_string()))?;
     Ok(RouteSetup {
         shared,
         wake_rx,
@@ -110,18 +117,26 @@ fn prepare(config: &Config, r: &Route) -> Result<RouteSetup> {
     })
 }
 
-async fn supervise(shared: Vec<Arc<Shared>>, threads: Vec<std::thread::JoinHandle<()>>, once: bool) -> Result<()> {
-    let sig = |k| signal(k).map_err(|e| Error::Runtime(format!("cannot install signal handler: {e}")));
-    let (mut term, mut int, mut hup) = (sig(SignalKind::terminate())?, sig(SignalKind::interrupt())?, sig(SignalKind::hangup())?);
+async fn supervise(
+    shared: Vec<Arc<Shared>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    once: bool,
+) -> Result<()> {
+    let sig =
+        |k| signal(k).map_err(|e| Error::Runtime(format!("cannot install signal handler: {e}")));
+    let (mut term, mut int, mut hup) =
+        (sig(SignalKind::terminate())?, sig(SignalKind::interrupt())?, sig(SignalKind::hangup())?);
 
     let committers: Vec<_> = shared.iter().map(|s| tokio::spawn(committer(s.clone()))).collect();
     crate::notify::ready(&crate::notify::status_line(&shared));
     tracing::info!(routes = shared.len(), "forwarding");
     let reporter = tokio::spawn(reporter(shared.clone()));
 
-    let mut done = tokio::task::spawn_blocking(move || threads.into_iter().for_each(|t| {
-        let _ = t.join();
-    }));
+    let mut done = tokio::task::spawn_blocking(move || {
+        threads.into_iter().for_each(|t| {
+            let _ = t.join();
+        })
+    });
     let mut stopping = false;
     loop {
         tokio::select! {

@@ -178,7 +178,9 @@ pub enum Rotation {
     /// Our file was deleted or renamed away and nothing is at the path.
     Gone,
     /// Same file, smaller than what we wrote (logrotate `copytruncate`).
-    Truncated { size: u64 },
+    Truncated {
+        size: u64,
+    },
     /// Asked for by SIGHUP.
     Reopen,
 }
@@ -238,16 +240,25 @@ mod tests {
         std::fs::write(&target, b"").unwrap();
         let link = d.path().join("link");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert!(matches!(Output::open(&link, CreateMode::default()), Err(Error::OutputSymlink { .. })));
+        assert!(matches!(
+            Output::open(&link, CreateMode::default()),
+            Err(Error::OutputSymlink { .. })
+        ));
         let dangling = d.path().join("dangling");
         std::os::unix::fs::symlink(d.path().join("nope"), &dangling).unwrap();
-        assert!(matches!(Output::open(&dangling, CreateMode::default()), Err(Error::OutputSymlink { .. })));
+        assert!(matches!(
+            Output::open(&dangling, CreateMode::default()),
+            Err(Error::OutputSymlink { .. })
+        ));
         assert!(!d.path().join("nope").exists());
         let p = d.path().join("new.log");
         let o = Output::open(&p, CreateMode::default()).unwrap();
         assert_eq!(std::fs::metadata(&p).unwrap().mode() & 0o7777, 0o640);
         assert!(o.at_line_start());
-        assert!(matches!(Output::open(d.path(), CreateMode::default()), Err(Error::OutputNotRegular { .. })));
+        assert!(matches!(
+            Output::open(d.path(), CreateMode::default()),
+            Err(Error::OutputNotRegular { .. })
+        ));
     }
 
     #[test]
