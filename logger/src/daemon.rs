@@ -50,7 +50,7 @@ pub fn run(config: Config) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::Runtime(format!("cannot start the runtime: {e}")))?;
-    rt.block_on(supervise(shared, threads, config.once))
+    rt.block_on(supervise(shared, threads))
 }
 
 /// Opens state and output of a route (on the main thread, so that errors are reported before
@@ -120,7 +120,6 @@ fn prepare(config: &Config, r: &Route) -> Result<RouteSetup> {
 async fn supervise(
     shared: Vec<Arc<Shared>>,
     threads: Vec<std::thread::JoinHandle<()>>,
-    once: bool,
 ) -> Result<()> {
     let sig =
         |k| signal(k).map_err(|e| Error::Runtime(format!("cannot install signal handler: {e}")));
@@ -133,14 +132,12 @@ async fn supervise(
     let reporter = tokio::spawn(reporter(shared.clone()));
 
     let mut done = tokio::task::spawn_blocking(move || {
-        threads.into_iter().for_each(|t| {
-            let _ = t.join();
-        })
+        threads.into_iter().map(|t| t.join().is_ok()).all(|ok| ok)
     });
     let mut stopping = false;
-    loop {
+    let all_ok = loop {
         tokio::select! {
-            _ = &mut done => break,
+            ok = &mut done => break ok.unwrap_or(false),
             _ = term.recv(), if !stopping => { tracing::info!("SIGTERM: finishing the current batch and saving state"); stopping = true; }
             _ = int.recv(), if !stopping => { tracing::info!("SIGINT: finishing the current batch and saving state"); stopping = true; }
             _ = hup.recv() => {
@@ -152,8 +149,7 @@ async fn supervise(
             crate::notify::stopping();
             shared.iter().for_each(|s| s.stop());
         }
-    }
-    let _ = once;
+    };
     reporter.abort();
     committers.iter().for_each(|c| c.abort());
     for c in committers {
@@ -173,6 +169,11 @@ async fn supervise(
         }
     }
     tracing::info!("{}", crate::notify::status_line(&shared));
+    if !all_ok {
+        return Err(Error::Runtime(
+            "a route thread panicked; its state is saved up to its last written line".into(),
+        ));
+    }
     result
 }
 
