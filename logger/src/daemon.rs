@@ -132,7 +132,8 @@ async fn supervise(
     let reporter = tokio::spawn(reporter(shared.clone()));
 
     let mut done = tokio::task::spawn_blocking(move || {
-        threads.into_iter().map(|t| t.join().is_ok()).all(|ok| ok)
+        // Join every thread, even after one failed.
+        threads.into_iter().fold(true, |ok, t| t.join().is_ok() && ok)
     });
     let mut stopping = false;
     let all_ok = loop {
