@@ -133,7 +133,8 @@ async fn supervise(
 
     let mut done = tokio::task::spawn_blocking(move || {
         // Join every thread, even after one failed.
-        threads.into_iter().fold(true, |ok, t| t.join().is_ok() && ok)
+        let joined: Vec<bool> = threads.into_iter().map(|t| t.join().is_ok()).collect();
+        joined.iter().all(|&ok| ok)
     });
     let mut stopping = false;
     let all_ok = loop {
