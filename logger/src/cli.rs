@@ -16,12 +16,8 @@ use crate::writer::CreateMode;
 /// through libsystemd, writes the lines journalctl would print (one line per entry, control
 /// bytes escaped as #ooo), and keeps a per-route state so that nothing is lost or written twice
 /// across restarts, crashes, journal vacuum and logrotate.
-///
-/// Example:
-///   f2b-logger --route pvedaemon.service=/var/log/proxmox-auth.log \
-///              --route ssh.service=/var/log/ssh-auth.log
 #[derive(Debug, Parser)]
-#[command(name = "f2b-logger", version, about, long_about)]
+#[command(name = "f2b-logger", version, about, long_about, after_long_help = EXAMPLES)]
 pub struct Args {
     /// Forward entries with _SYSTEMD_UNIT=UNIT to the file PATH (repeatable).
     ///
@@ -81,6 +77,14 @@ pub struct Args {
           value_parser = clap::value_parser!(usize))]
     pub max_message_bytes: usize,
 }
+
+const EXAMPLES: &str = "\
+Examples:
+  f2b-logger --route pvedaemon.service=/var/log/proxmox-auth.log --route ssh.service=/var/log/ssh-auth.log
+  f2b-logger --once --start-at head --journal-dir /var/log/journal --route ssh.service=/tmp/ssh.log
+
+Exit status: 0 after a clean stop (SIGTERM, SIGINT, or --once done), 2 on errors.
+Logs go to stderr; set F2B_LOGGER_LOG=debug for more.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StartAt {
