@@ -80,7 +80,8 @@ pub struct Args {
 
 const EXAMPLES: &str = "\
 Examples:
-  f2b-logger --route pvedaemon.service=/var/log/proxmox-auth.log --route ssh.service=/var/log/ssh-auth.log
+  f2b-logger --route pvedaemon.service=/var/log/proxmox-auth.log \\
+             --route ssh.service=/var/log/ssh-auth.log
   f2b-logger --once --start-at head --journal-dir /var/log/journal --route ssh.service=/tmp/ssh.log
 
 Exit status: 0 after a clean stop (SIGTERM, SIGINT, or --once done), 2 on errors.
