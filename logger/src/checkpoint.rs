@@ -51,7 +51,10 @@ pub enum Loaded {
     Missing,
     Valid(State),
     /// Unparseable or for another route; a copy was kept at `kept`.
-    Corrupt { reason: String, kept: PathBuf },
+    Corrupt {
+        reason: String,
+        kept: PathBuf,
+    },
 }
 
 /// The state file of one route plus the lock that keeps a second instance off it.
@@ -69,7 +72,9 @@ pub fn stem(unit: &str, path: &Path) -> String {
     let mut s = String::with_capacity(unit.len() + 40);
     let mut push = |b: u8| match b {
         b'/' => s.push('_'),
-        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'@' | b'+' | b':' => s.push(b as char),
+        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'@' | b'+' | b':' => {
+            s.push(b as char)
+        }
         _ => s.push_str(&format!("%{b:02X}")),
     };
     unit.bytes().for_each(&mut push);
@@ -134,7 +139,8 @@ impl Checkpoint {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let kept = self.path.with_extension(format!("state.corrupt-{secs}"));
-        fs::write(&kept, &bytes).map_err(|source| Error::StateFile { path: kept.clone(), source })?;
+        fs::write(&kept, &bytes)
+            .map_err(|source| Error::StateFile { path: kept.clone(), source })?;
         Ok(Loaded::Corrupt { reason, kept })
     }
 
@@ -142,7 +148,8 @@ impl Checkpoint {
     pub fn save(&self, state: &State) -> Result<()> {
         let err = |source| Error::StateFile { path: self.path.clone(), source };
         let dir = self.path.parent().expect("state path has a parent");
-        let mut tmp = tempfile::Builder::new().prefix(&self.tmp_prefix).tempfile_in(dir).map_err(err)?;
+        let mut tmp =
+            tempfile::Builder::new().prefix(&self.tmp_prefix).tempfile_in(dir).map_err(err)?;
         let mut json = serde_json::to_vec_pretty(state).expect("state serialises");
         json.push(b'\n');
         tmp.write_all(&json).map_err(err)?;
@@ -173,7 +180,10 @@ mod tests {
 
     #[test]
     fn stems_are_readable_and_distinct() {
-        assert_eq!(stem("ssh.service", Path::new("/var/log/ssh-auth.log")), "ssh.service@var_log_ssh-auth.log");
+        assert_eq!(
+            stem("ssh.service", Path::new("/var/log/ssh-auth.log")),
+            "ssh.service@var_log_ssh-auth.log"
+        );
         assert_ne!(stem("a", Path::new("/x_y")), stem("a", Path::new("/x/y")));
     }
 
@@ -188,14 +198,18 @@ mod tests {
             Loaded::Valid(s) => assert_eq!(s, state()),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(Checkpoint::open(d.path(), "ssh.service", out, true), Err(Error::Locked { .. })));
+        assert!(matches!(
+            Checkpoint::open(d.path(), "ssh.service", out, true),
+            Err(Error::Locked { .. })
+        ));
         drop(c);
         let stale = d.path().join(".ssh.service@var_log_ssh-auth.log.tmp-x");
         fs::write(&stale, b"half").unwrap();
         let _c = Checkpoint::open(d.path(), "ssh.service", out, true).unwrap();
         assert!(!stale.exists());
         // Only the state and the lock remain: no temporary files are left behind.
-        let mut names: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let mut names: Vec<_> =
+            fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         names.sort();
         assert_eq!(names.len(), 2, "{names:?}");
     }

@@ -16,12 +16,8 @@ use crate::writer::CreateMode;
 /// through libsystemd, writes the lines journalctl would print (one line per entry, control
 /// bytes escaped as #ooo), and keeps a per-route state so that nothing is lost or written twice
 /// across restarts, crashes, journal vacuum and logrotate.
-///
-/// Example:
-///   f2b-logger --route pvedaemon.service=/var/log/proxmox-auth.log \
-///              --route ssh.service=/var/log/ssh-auth.log
 #[derive(Debug, Parser)]
-#[command(name = "f2b-logger", version, about, long_about)]
+#[command(name = "f2b-logger", version, about, long_about, after_long_help = EXAMPLES)]
 pub struct Args {
     /// Forward entries with _SYSTEMD_UNIT=UNIT to the file PATH (repeatable).
     ///
@@ -82,6 +78,15 @@ pub struct Args {
     pub max_message_bytes: usize,
 }
 
+const EXAMPLES: &str = "\
+Examples:
+  f2b-logger --route pvedaemon.service=/var/log/proxmox-auth.log \\
+             --route ssh.service=/var/log/ssh-auth.log
+  f2b-logger --once --start-at head --journal-dir /var/log/journal --route ssh.service=/tmp/ssh.log
+
+Exit status: 0 after a clean stop (SIGTERM, SIGINT, or --once done), 2 on errors.
+Logs go to stderr; set F2B_LOGGER_LOG=debug for more.";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StartAt {
     Tail,
@@ -123,10 +128,16 @@ pub fn parse_route(s: &str) -> Result<Route> {
         return Err(Error::RouteSyntax(s.to_owned()));
     }
     if unit.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'/') {
-        return Err(Error::RouteInvalid(s.to_owned(), "the unit name contains white space, a control character or '/'"));
+        return Err(Error::RouteInvalid(
+            s.to_owned(),
+            "the unit name contains white space, a control character or '/'",
+        ));
     }
     if crate::checkpoint::stem(unit, &path).len() > 240 {
-        return Err(Error::RouteInvalid(s.to_owned(), "unit and path are too long for a state file name"));
+        return Err(Error::RouteInvalid(
+            s.to_owned(),
+            "unit and path are too long for a state file name",
+        ));
     }
     Ok(Route { unit: unit.to_owned(), path })
 }
@@ -178,7 +189,9 @@ fn resolve(name: &str, default: &str, lookup: impl Fn(&str) -> Option<u32>) -> R
     match lookup(name) {
         Some(id) => Ok(Some(id)),
         None if name == default => {
-            tracing::warn!("{name:?} does not exist here; new output files keep the creator's owner/group");
+            tracing::warn!(
+                "{name:?} does not exist here; new output files keep the creator's owner/group"
+            );
             Ok(None)
         }
         None => Err(Error::NoSuchOwner(name.to_owned())),
@@ -203,26 +216,46 @@ mod tests {
         );
         // The first '=' separates: unit names cannot contain one, paths may.
         assert_eq!(parse_route("a.service=/x=y").unwrap().path, PathBuf::from("/x=y"));
-        for bad in ["ssh.service", "=/x", "ssh.service=relative.log", "ssh.service=", "ssh.service=/", "a b=/x"] {
+        for bad in [
+            "ssh.service",
+            "=/x",
+            "ssh.service=relative.log",
+            "ssh.service=",
+            "ssh.service=/",
+            "a b=/x",
+        ] {
             assert!(parse_route(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn config_defaults_and_conflicts() {
-        let c = Args::try_parse_from(["f2b-logger", "--route", "ssh.service=/var/log/ssh-auth.log"])
-            .unwrap()
-            .into_config()
-            .unwrap();
+        let c =
+            Args::try_parse_from(["f2b-logger", "--route", "ssh.service=/var/log/ssh-auth.log"])
+                .unwrap()
+                .into_config()
+                .unwrap();
         assert_eq!(c.format, Format::ShortIso);
         assert_eq!(c.state_dir, PathBuf::from("/var/lib/f2b-logger"));
         assert_eq!(c.source, Source::Local);
         assert_eq!(c.create.mode, 0o640);
         assert!(c.fsync && !c.once && c.start_at == StartAt::Tail);
         assert!(Args::try_parse_from(["f2b-logger"]).is_err());
-        assert!(Args::try_parse_from(["f2b-logger", "--route", "a=/x", "--journal-dir", "/d", "--journal-file", "/f"]).is_err());
-        let dup = Args::try_parse_from(["f2b-logger", "--route", "a=/x", "--route", "b=/x"]).unwrap();
+        assert!(Args::try_parse_from([
+            "f2b-logger",
+            "--route",
+            "a=/x",
+            "--journal-dir",
+            "/d",
+            "--journal-file",
+            "/f"
+        ])
+        .is_err());
+        let dup =
+            Args::try_parse_from(["f2b-logger", "--route", "a=/x", "--route", "b=/x"]).unwrap();
         assert!(dup.into_config().is_err());
-        assert!(Args::try_parse_from(["f2b-logger", "--route", "a=/x", "--file-mode", "999"]).is_err());
+        assert!(
+            Args::try_parse_from(["f2b-logger", "--route", "a=/x", "--file-mode", "999"]).is_err()
+        );
     }
 }

@@ -40,7 +40,9 @@ pub fn run(config: Config) -> Result<()> {
                 shared.iter().for_each(|s| s.stop());
                 return Err(e);
             }
-            Err(_) => return Err(Error::Runtime(format!("route {name}: thread died during start-up"))),
+            Err(_) => {
+                return Err(Error::Runtime(format!("route {name}: thread died during start-up")))
+            }
         }
     }
 
@@ -48,7 +50,7 @@ pub fn run(config: Config) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::Runtime(format!("cannot start the runtime: {e}")))?;
-    rt.block_on(supervise(shared, threads, config.once))
+    rt.block_on(supervise(shared, threads))
 }
 
 /// Opens state and output of a route (on the main thread, so that errors are reported before
@@ -66,7 +68,10 @@ fn prepare(config: &Config, r: &Route) -> Result<RouteSetup> {
             let mut tail: Vec<(std::path::PathBuf, u64)> = Vec::new();
             if (now.dev, now.ino) == (s.output.dev, s.output.ino) {
                 // Shrunk while we were away (copytruncate): all of it is after the state.
-                tail.push((r.path.clone(), if now.size >= s.output.size { s.output.size } else { 0 }));
+                tail.push((
+                    r.path.clone(),
+                    if now.size >= s.output.size { s.output.size } else { 0 },
+                ));
             } else {
                 let dir = r.path.parent().unwrap_or(std::path::Path::new("/"));
                 if let Some(old) = find_by_identity(dir, s.output) {
@@ -75,7 +80,8 @@ fn prepare(config: &Config, r: &Route) -> Result<RouteSetup> {
                 }
                 tail.push((r.path.clone(), 0));
             }
-            let spec: Vec<(&std::path::Path, u64)> = tail.iter().map(|(p, o)| (p.as_path(), *o)).collect();
+            let spec: Vec<(&std::path::Path, u64)> =
+                tail.iter().map(|(p, o)| (p.as_path(), *o)).collect();
             let rec = Recovery::new(&spec).map_err(out_err)?;
             (Some(s.position.clone()), rec, s)
         }
@@ -94,7 +100,8 @@ fn prepare(config: &Config, r: &Route) -> Result<RouteSetup> {
             (None, Recovery::none(), s)
         }
     };
-    let (shared, wake_rx) = Shared::new(ck, state, config.fsync).map_err(|e| Error::Runtime(e.to_string()))?;
+    let (shared, wake_rx) =
+        Shared::new(ck, state, config.fsync).map_err(|e| Error::Runtime(e.to_string()))?;
     Ok(RouteSetup {
         shared,
         wake_rx,
@@ -110,22 +117,29 @@ fn prepare(config: &Config, r: &Route) -> Result<RouteSetup> {
     })
 }
 
-async fn supervise(shared: Vec<Arc<Shared>>, threads: Vec<std::thread::JoinHandle<()>>, once: bool) -> Result<()> {
-    let sig = |k| signal(k).map_err(|e| Error::Runtime(format!("cannot install signal handler: {e}")));
-    let (mut term, mut int, mut hup) = (sig(SignalKind::terminate())?, sig(SignalKind::interrupt())?, sig(SignalKind::hangup())?);
+async fn supervise(
+    shared: Vec<Arc<Shared>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+) -> Result<()> {
+    let sig =
+        |k| signal(k).map_err(|e| Error::Runtime(format!("cannot install signal handler: {e}")));
+    let (mut term, mut int, mut hup) =
+        (sig(SignalKind::terminate())?, sig(SignalKind::interrupt())?, sig(SignalKind::hangup())?);
 
     let committers: Vec<_> = shared.iter().map(|s| tokio::spawn(committer(s.clone()))).collect();
     crate::notify::ready(&crate::notify::status_line(&shared));
     tracing::info!(routes = shared.len(), "forwarding");
     let reporter = tokio::spawn(reporter(shared.clone()));
 
-    let mut done = tokio::task::spawn_blocking(move || threads.into_iter().for_each(|t| {
-        let _ = t.join();
-    }));
+    let mut done = tokio::task::spawn_blocking(move || {
+        // Join every thread, even after one failed.
+        let joined: Vec<bool> = threads.into_iter().map(|t| t.join().is_ok()).collect();
+        joined.iter().all(|&ok| ok)
+    });
     let mut stopping = false;
-    loop {
+    let all_ok = loop {
         tokio::select! {
-            _ = &mut done => break,
+            ok = &mut done => break ok.unwrap_or(false),
             _ = term.recv(), if !stopping => { tracing::info!("SIGTERM: finishing the current batch and saving state"); stopping = true; }
             _ = int.recv(), if !stopping => { tracing::info!("SIGINT: finishing the current batch and saving state"); stopping = true; }
             _ = hup.recv() => {
@@ -137,8 +151,7 @@ async fn supervise(shared: Vec<Arc<Shared>>, threads: Vec<std::thread::JoinHandl
             crate::notify::stopping();
             shared.iter().for_each(|s| s.stop());
         }
-    }
-    let _ = once;
+    };
     reporter.abort();
     committers.iter().for_each(|c| c.abort());
     for c in committers {
@@ -158,6 +171,11 @@ async fn supervise(shared: Vec<Arc<Shared>>, threads: Vec<std::thread::JoinHandl
         }
     }
     tracing::info!("{}", crate::notify::status_line(&shared));
+    if !all_ok {
+        return Err(Error::Runtime(
+            "a route thread panicked; its state is saved up to its last written line".into(),
+        ));
+    }
     result
 }
 

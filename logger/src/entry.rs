@@ -27,9 +27,8 @@ impl Entry {
         let mut seen = 0u8;
         j.restart_data();
         while let Some(field) = j.enumerate_data()? {
-            let data = field.data();
-            let Some(eq) = memchr::memchr(b'=', data) else { continue };
-            let (slot, bit) = match &data[..eq] {
+            let Some(value) = field.value() else { continue };
+            let (slot, bit) = match field.name() {
                 b"MESSAGE" => (&mut self.message, 1),
                 b"_HOSTNAME" => (&mut self.hostname, 2),
                 b"SYSLOG_IDENTIFIER" => (&mut self.identifier, 4),
@@ -41,7 +40,7 @@ impl Entry {
             };
             let buf = slot.get_or_insert_with(Vec::new);
             buf.clear();
-            buf.extend_from_slice(&data[eq + 1..]);
+            buf.extend_from_slice(value);
             seen |= bit;
         }
         // Fields absent from this entry must not keep a previous entry's value.

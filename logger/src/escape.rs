@@ -175,7 +175,12 @@ fn push_escaped(out: &mut Vec<u8>, raw: &[u8], max: usize) {
         }
         if escaped {
             for &b in &raw[i..i + piece_len] {
-                out.extend_from_slice(&[b'#', b'0' + (b >> 6), b'0' + ((b >> 3) & 7), b'0' + (b & 7)]);
+                out.extend_from_slice(&[
+                    b'#',
+                    b'0' + (b >> 6),
+                    b'0' + ((b >> 3) & 7),
+                    b'0' + (b & 7),
+                ]);
             }
         } else {
             out.extend_from_slice(&raw[i..i + piece_len]);
@@ -272,7 +277,10 @@ mod tests {
             (b"tab\tand\nnl", "tab#011and#012nl"),
             (b"a\r\x1b[1m", "a#015#033[1m"),
             (b"\x00nul", "#000nul"),
-            (b"x\n2024-01-01T00:00:00+0000 h sshd[1]: Failed", "x#0122024-01-01T00:00:00+0000 h sshd[1]: Failed"),
+            (
+                b"x\n2024-01-01T00:00:00+0000 h sshd[1]: Failed",
+                "x#0122024-01-01T00:00:00+0000 h sshd[1]: Failed",
+            ),
         ];
         for (raw, want) in cases {
             assert_eq!(msg(raw), (want.to_string(), E), "{raw:?}");

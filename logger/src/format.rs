@@ -87,8 +87,10 @@ impl Formatter {
             Some(i) => escape::push_header_field(out, i),
             None => out.extend_from_slice(b"unknown"),
         }
-        let pid =
-            [&e.pid, &e.syslog_pid].into_iter().filter_map(|f| f.as_deref()).find(|f| escape::is_printable(f));
+        let pid = [&e.pid, &e.syslog_pid]
+            .into_iter()
+            .filter_map(|f| f.as_deref())
+            .find(|f| escape::is_printable(f));
         if let Some(p) = pid {
             out.push(b'[');
             escape::push_header_field(out, p);
@@ -183,7 +185,9 @@ pub fn parse_source_time(raw: &[u8]) -> Option<u64> {
         _ => {}
     }
     let (radix, digits) = match s {
-        [b'0', b'x' | b'X', rest @ ..] if rest.first().is_some_and(u8::is_ascii_hexdigit) => (16, rest),
+        [b'0', b'x' | b'X', rest @ ..] if rest.first().is_some_and(u8::is_ascii_hexdigit) => {
+            (16, rest)
+        }
         [b'0', rest @ ..] if !rest.is_empty() => (8, rest),
         _ => (10, s),
     };

@@ -10,7 +10,8 @@
 //! fields into an [`entry::Entry`], turns it into a *line* with [`format::Formatter`] (and
 //! [`escape`] for anything journalctl would not print as one line), and appends batches of
 //! lines. A tokio task per route *commits*: fdatasync the file, then save the state
-//! atomically. On restart, [`recover`] recognises lines written after the last saved state.
+//! atomically. On restart, [`recover`] recognises lines written after the last saved state;
+//! [`rotation`] notices logrotate.
 //! [`notify`] speaks sd_notify.
 
 pub mod checkpoint;
@@ -23,6 +24,7 @@ pub mod format;
 pub mod notify;
 pub mod reader;
 pub mod recover;
+pub mod rotation;
 pub mod route;
 pub mod writer;
 

@@ -155,7 +155,10 @@ fn open_journal(source: &Source, unit: &str, threshold: usize) -> Result<Journal
     let what = |s: &str| match source {
         Source::Local => format!("(local journal) {s}"),
         Source::Directory(d) => format!("directory {}: {s}", d.display()),
-        Source::Files(f) => format!("files {}: {s}", f.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")),
+        Source::Files(f) => format!(
+            "files {}: {s}",
+            f.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        ),
     };
     let io_err = |s: &str| {
         let w = what(s);
@@ -171,13 +174,17 @@ fn open_journal(source: &Source, unit: &str, threshold: usize) -> Result<Journal
             // libsystemd opens an unreadable directory "successfully" and shows nothing;
             // an admin deserves an error instead.
             std::fs::read_dir(d).map_err(io_err("cannot read"))?;
-            OpenDirectoryOptions::default().open_directory(d.as_os_str().as_bytes()).map_err(err("open"))?
+            OpenDirectoryOptions::default()
+                .open_directory(d.as_os_str().as_bytes())
+                .map_err(err("open"))?
         }
         Source::Files(files) => {
             for f in files {
                 std::fs::File::open(f).map_err(io_err("cannot read"))?;
             }
-            OpenFilesOptions::default().open_files(files.iter().map(|p| p.as_os_str().as_bytes())).map_err(err("open"))?
+            OpenFilesOptions::default()
+                .open_files(files.iter().map(|p| p.as_os_str().as_bytes()))
+                .map_err(err("open"))?
         }
     };
     j.set_data_threshold(threshold).map_err(err("set data threshold"))?;

@@ -105,7 +105,8 @@ mod tests {
         for (p, (content, _)) in paths.iter().zip(files) {
             std::fs::write(p, content).unwrap();
         }
-        let spec: Vec<(&Path, u64)> = paths.iter().zip(files).map(|(p, f)| (p.as_path(), f.1)).collect();
+        let spec: Vec<(&Path, u64)> =
+            paths.iter().zip(files).map(|(p, f)| (p.as_path(), f.1)).collect();
         let mut r = Recovery::new(&spec).unwrap();
         let v = lines.iter().map(|l| r.check(l.as_bytes()).unwrap()).collect();
         v
@@ -141,7 +142,10 @@ mod tests {
 
     #[test]
     fn passes_over_foreign_lines_and_completes_a_torn_line() {
-        assert_eq!(run(&[(b"a\nforeign\nb\nc", 0)], &["a\n", "b\n", "cde\n", "f\n"]), [Present, Present, Complete(1), Absent]);
+        assert_eq!(
+            run(&[(b"a\nforeign\nb\nc", 0)], &["a\n", "b\n", "cde\n", "f\n"]),
+            [Present, Present, Complete(1), Absent]
+        );
     }
 
     #[test]

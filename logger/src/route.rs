@@ -70,7 +70,11 @@ struct Pending {
 }
 
 impl Shared {
-    pub fn new(checkpoint: Checkpoint, state: State, fsync: bool) -> io::Result<(Arc<Self>, UnixStream)> {
+    pub fn new(
+        checkpoint: Checkpoint,
+        state: State,
+        fsync: bool,
+    ) -> io::Result<(Arc<Self>, UnixStream)> {
         let (wake_tx, wake_rx) = UnixStream::pair()?;
         wake_tx.set_nonblocking(true)?;
         wake_rx.set_nonblocking(true)?;
@@ -114,7 +118,8 @@ impl Shared {
     }
 
     pub fn millis_since_heartbeat(&self) -> u64 {
-        (self.epoch.elapsed().as_millis() as u64).saturating_sub(self.heartbeat_ms.load(Ordering::Relaxed))
+        (self.epoch.elapsed().as_millis() as u64)
+            .saturating_sub(self.heartbeat_ms.load(Ordering::Relaxed))
     }
 
     fn beat(&self) {
@@ -161,7 +166,10 @@ impl Shared {
         };
         let res = (|| {
             if let (true, Some(f)) = (self.fsync, &file) {
-                f.sync_data().map_err(|source| crate::error::Error::Output { path: self.path.clone(), source })?;
+                f.sync_data().map_err(|source| crate::error::Error::Output {
+                    path: self.path.clone(),
+                    source,
+                })?;
             }
             ck.save(&state)
         })();
@@ -239,7 +247,8 @@ fn start(setup: &RouteSetup) -> Result<Reader> {
     let shared = &setup.shared;
     let name = shared.name();
     let mut reader = Reader::open(&setup.source, &shared.unit, setup.threshold)?;
-    let jerr = |source| crate::error::Error::Journal { what: format!("route {name}: seek"), source };
+    let jerr =
+        |source| crate::error::Error::Journal { what: format!("route {name}: seek"), source };
     if let Some(pos) = &setup.resume {
         match reader.seek(pos) {
             Ok(Seeked::Exact | Seeked::AtEnd) => {
@@ -317,7 +326,8 @@ impl RouteLoop {
                     self.add(&entry);
                     if self.batch_entries >= BATCH_ENTRIES
                         || self.batch.len() >= BATCH_BYTES
-                        || (self.batch_entries % 64 == 0 && self.batch_started.elapsed() >= BATCH_AGE)
+                        || (self.batch_entries & 63 == 0
+                            && self.batch_started.elapsed() >= BATCH_AGE)
                     {
                         if let Err(e) = self.flush(reader) {
                             self.journal_trouble(reader, e, &mut backoff);
@@ -335,7 +345,11 @@ impl RouteLoop {
                     if self.once {
                         break;
                     }
-                    poll = if last_entry.elapsed() < QUIET { POLL_MIN } else { (poll * 2).min(POLL_MAX) };
+                    poll = if last_entry.elapsed() < QUIET {
+                        POLL_MIN
+                    } else {
+                        (poll * 2).min(POLL_MAX)
+                    };
                     if let Err(e) = reader.wait(self.wake_rx.as_raw_fd(), poll) {
                         self.journal_trouble(reader, e, &mut backoff);
                         continue;
@@ -378,7 +392,9 @@ impl RouteLoop {
                     tracing::info!(route = %self.shared.name(), "completed a line torn by a crash");
                 }
                 Ok(Verdict::Absent) => {}
-                Err(e) => tracing::warn!(route = %self.shared.name(), error = %e, "reading the output tail failed; writing from here on"),
+                Err(e) => {
+                    tracing::warn!(route = %self.shared.name(), error = %e, "reading the output tail failed; writing from here on")
+                }
             }
             if !self.recovery.active() && self.recovery.present > 0 {
                 tracing::info!(route = %self.shared.name(), lines = self.recovery.present, "recognised lines written before a crash; not writing them again");
@@ -394,7 +410,9 @@ impl RouteLoop {
         match self.output.rotation() {
             Ok(Rotation::Same) => {}
             Ok(r) => self.follow_rotation(r),
-            Err(e) => tracing::warn!(path = %self.output.path().display(), error = %e, "cannot check the output for rotation"),
+            Err(e) => {
+                tracing::warn!(path = %self.output.path().display(), error = %e, "cannot check the output for rotation")
+            }
         }
         let batch = std::mem::take(&mut self.batch);
         let mut rest: &[u8] = &batch;
@@ -455,20 +473,27 @@ impl RouteLoop {
             self.clear_batch();
         }
         loop {
-            let mut fds = [libc::pollfd { fd: self.wake_rx.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+            let mut fds =
+                [libc::pollfd { fd: self.wake_rx.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
             unsafe { libc::poll(fds.as_mut_ptr(), 1, backoff.as_millis() as i32) };
             *backoff = (*backoff * 2).min(Duration::from_secs(5));
             if self.shared.stop.load(Ordering::SeqCst) {
                 return;
             }
             let pos = self.shared.pending_position();
-            match reader.reopen().map_err(|e| io::Error::other(e.to_string())).and_then(|()| reader.seek(&pos)) {
+            match reader
+                .reopen()
+                .map_err(|e| io::Error::other(e.to_string()))
+                .and_then(|()| reader.seek(&pos))
+            {
                 Ok(Seeked::Gap) => {
                     tracing::warn!(route = %name, "the last written entry is gone from the journal (vacuumed); continuing with the oldest entry after it");
                     return;
                 }
                 Ok(_) => return,
-                Err(e) => tracing::warn!(route = %name, error = %e, "reopening the journal failed; retrying"),
+                Err(e) => {
+                    tracing::warn!(route = %name, error = %e, "reopening the journal failed; retrying")
+                }
             }
         }
     }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::checkpoint::FileMark;
 use crate::error::{Error, Result};
+pub use crate::rotation::{find_by_identity, Rotation};
 
 /// How a newly created output file is set up (an existing file is left as it is, like
 /// logrotate's `create` leaves it to us).
@@ -124,22 +125,9 @@ impl Output {
         Ok(())
     }
 
-    /// What happened to the file since we opened it, judged by the path and our descriptor.
+    /// What happened to the file since we opened it (see [`crate::rotation`]).
     pub fn rotation(&self) -> io::Result<Rotation> {
-        let md = self.file.metadata()?;
-        if md.nlink() == 0 {
-            return Ok(Rotation::Gone);
-        }
-        match std::fs::symlink_metadata(&self.path) {
-            Ok(p) if p.dev() != md.dev() || p.ino() != md.ino() => return Ok(Rotation::Replaced),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Rotation::Gone),
-            Err(e) => return Err(e),
-        }
-        if md.size() < self.mark.size {
-            return Ok(Rotation::Truncated { size: md.size() });
-        }
-        Ok(Rotation::Same)
+        crate::rotation::detect(&self.file, &self.path, self.mark.size)
     }
 
     /// Follows a rotation: `Truncated` only resets our notion of the size (O_APPEND makes
@@ -167,20 +155,6 @@ impl Output {
             }
         }
     }
-}
-
-/// See [`Output::rotation`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rotation {
-    Same,
-    /// The path now names another file (logrotate `create`, or a new file after `rename`).
-    Replaced,
-    /// Our file was deleted or renamed away and nothing is at the path.
-    Gone,
-    /// Same file, smaller than what we wrote (logrotate `copytruncate`).
-    Truncated { size: u64 },
-    /// Asked for by SIGHUP.
-    Reopen,
 }
 
 /// Opens for appending; creates with O_EXCL first so we know whether we created it.
@@ -218,15 +192,6 @@ fn clear_nonblock(f: File) -> io::Result<File> {
     Ok(f)
 }
 
-/// Finds the file with this identity in `dir` (where logrotate's `rename` leaves the old
-/// log), to recognise lines a crash left unrecorded in a file rotated while we were down.
-pub fn find_by_identity(dir: &Path, mark: FileMark) -> Option<PathBuf> {
-    std::fs::read_dir(dir).ok()?.flatten().find_map(|e| {
-        let md = e.metadata().ok()?;
-        (md.is_file() && md.dev() == mark.dev && md.ino() == mark.ino).then(|| e.path())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,16 +203,25 @@ mod tests {
         std::fs::write(&target, b"").unwrap();
         let link = d.path().join("link");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert!(matches!(Output::open(&link, CreateMode::default()), Err(Error::OutputSymlink { .. })));
+        assert!(matches!(
+            Output::open(&link, CreateMode::default()),
+            Err(Error::OutputSymlink { .. })
+        ));
         let dangling = d.path().join("dangling");
         std::os::unix::fs::symlink(d.path().join("nope"), &dangling).unwrap();
-        assert!(matches!(Output::open(&dangling, CreateMode::default()), Err(Error::OutputSymlink { .. })));
+        assert!(matches!(
+            Output::open(&dangling, CreateMode::default()),
+            Err(Error::OutputSymlink { .. })
+        ));
         assert!(!d.path().join("nope").exists());
         let p = d.path().join("new.log");
         let o = Output::open(&p, CreateMode::default()).unwrap();
         assert_eq!(std::fs::metadata(&p).unwrap().mode() & 0o7777, 0o640);
         assert!(o.at_line_start());
-        assert!(matches!(Output::open(d.path(), CreateMode::default()), Err(Error::OutputNotRegular { .. })));
+        assert!(matches!(
+            Output::open(d.path(), CreateMode::default()),
+            Err(Error::OutputNotRegular { .. })
+        ));
     }
 
     #[test]

@@ -14,9 +14,19 @@ fn entries(n: usize) -> Vec<Ex> {
         .map(|i| {
             let unit = if i % 10 == 9 { Some("other.service") } else { Some(UNIT) };
             let mut e = Ex::new(t0 + i * 7_000, i, unit);
-            e.set("_HOSTNAME", "pve1").set("SYSLOG_IDENTIFIER", "pvedaemon").set("_PID", (1000 + i % 50).to_string());
+            e.set("_HOSTNAME", "pve1")
+                .set("SYSLOG_IDENTIFIER", "pvedaemon")
+                .set("_PID", (1000 + i % 50).to_string());
             if i % 1000 != 500 {
-                e.set("MESSAGE", format!("authentication failure; rhost=10.{}.{}.{} user=root@pam msg=entry {i}", i >> 16 & 255, i >> 8 & 255, i & 255));
+                e.set(
+                    "MESSAGE",
+                    format!(
+                        "authentication failure; rhost=10.{}.{}.{} user=root@pam msg=entry {i}",
+                        i >> 16 & 255,
+                        i >> 8 & 255,
+                        i & 255
+                    ),
+                );
             }
             e
         })
@@ -24,7 +34,10 @@ fn entries(n: usize) -> Vec<Ex> {
 }
 
 #[test]
-#[cfg_attr(not(host_has = "journal_remote"), ignore = "needs systemd-journal-remote (apt-get install systemd-journal-remote)")]
+#[cfg_attr(
+    not(host_has = "journal_remote"),
+    ignore = "needs systemd-journal-remote (apt-get install systemd-journal-remote)"
+)]
 #[cfg_attr(not(host_has = "journalctl"), ignore = "needs journalctl")]
 fn kill9_loop_equals_uninterrupted_run() {
     let d = TestDir::new("kill9");
@@ -36,11 +49,19 @@ fn kill9_loop_equals_uninterrupted_run() {
     assert!(count_lines(&want) > 170_000);
 
     let args = |out: &std::path::Path, st: &std::path::Path| -> Vec<String> {
-        ["--once", "--start-at", "head", "--journal-dir", &jdir, "--state-dir", st.to_str().unwrap()]
-            .iter()
-            .map(|s| s.to_string())
-            .chain([format!("--route={UNIT}={}", out.display())])
-            .collect()
+        [
+            "--once",
+            "--start-at",
+            "head",
+            "--journal-dir",
+            &jdir,
+            "--state-dir",
+            st.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!("--route={UNIT}={}", out.display())])
+        .collect()
     };
     // An uninterrupted run: the reference, and the time scale for the kills.
     let started = Instant::now();
@@ -59,7 +80,8 @@ fn kill9_loop_equals_uninterrupted_run() {
         let mut kills = 0;
         let finished = loop {
             let mut child = logger(&a, "UTC").stderr(std::process::Stdio::null()).spawn().unwrap();
-            let delay = Duration::from_micros(rng.gen_range(0..=window.as_micros().max(1000) as u64));
+            let delay =
+                Duration::from_micros(rng.gen_range(0..=window.as_micros().max(1000) as u64));
             std::thread::sleep(delay);
             let done_by_itself = child.try_wait().unwrap().is_some();
             if !done_by_itself {
@@ -78,8 +100,17 @@ fn kill9_loop_equals_uninterrupted_run() {
             eprintln!("{kills} SIGKILLs during the catch-up (uninterrupted run: {full:?})");
             // One more start must find nothing to do.
             run_ok(logger(&a, "UTC"));
-            assert_same_lines(&std::fs::read(&out).unwrap(), &want, &format!("after {kills} SIGKILLs"));
-            let leftovers: Vec<_> = std::fs::read_dir(&st).unwrap().flatten().map(|e| e.file_name()).filter(|n| n.to_string_lossy().contains(".tmp-")).collect();
+            assert_same_lines(
+                &std::fs::read(&out).unwrap(),
+                &want,
+                &format!("after {kills} SIGKILLs"),
+            );
+            let leftovers: Vec<_> = std::fs::read_dir(&st)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name())
+                .filter(|n| n.to_string_lossy().contains(".tmp-"))
+                .collect();
             assert!(leftovers.is_empty(), "temporary state files left: {leftovers:?}");
             return;
         }

@@ -13,7 +13,10 @@ fn route(out: &std::path::Path) -> String {
 }
 
 #[test]
-#[cfg_attr(not(host_has = "journal_remote"), ignore = "needs systemd-journal-remote (apt-get install systemd-journal-remote)")]
+#[cfg_attr(
+    not(host_has = "journal_remote"),
+    ignore = "needs systemd-journal-remote (apt-get install systemd-journal-remote)"
+)]
 #[cfg_attr(not(host_has = "journalctl"), ignore = "needs journalctl")]
 fn output_rotation_and_foreign_writer_while_following() {
     let d = TestDir::new("rotation");
@@ -23,7 +26,16 @@ fn output_rotation_and_foreign_writer_while_following() {
     let out = d.join("out.log");
     let st = d.join("state");
     journal_remote(&numbered(0, 100, T0), &jfile);
-    let args = ["--start-at", "head", "--journal-dir", jdir.to_str().unwrap(), "--state-dir", st.to_str().unwrap(), "--route", &route(&out)];
+    let args = [
+        "--start-at",
+        "head",
+        "--journal-dir",
+        jdir.to_str().unwrap(),
+        "--state-dir",
+        st.to_str().unwrap(),
+        "--route",
+        &route(&out),
+    ];
     let f = Follower::start(&args, "UTC", d.join("stderr-1"));
     wait_lines(&out, 100, &f);
     let md = std::fs::metadata(&out).unwrap();
@@ -53,7 +65,11 @@ fn output_rotation_and_foreign_writer_while_following() {
     f.signal(libc::SIGHUP);
     let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !out.exists() {
-        assert!(std::time::Instant::now() < until, "SIGHUP did not reopen the output:\n{}", f.log());
+        assert!(
+            std::time::Instant::now() < until,
+            "SIGHUP did not reopen the output:\n{}",
+            f.log()
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 
@@ -76,10 +92,17 @@ fn output_rotation_and_foreign_writer_while_following() {
     let log = f.stop();
     assert!(!log.contains("ERROR"), "{log}");
 
-    let (ours, theirs): (Vec<&[u8]>, Vec<&[u8]>) =
-        b.split(|&c| c == b'\n').filter(|l| !l.is_empty()).partition(|l| !l.starts_with(b"foreign"));
-    let want_foreign: Vec<Vec<u8>> = (0..500).map(|i| format!("foreign writer line {i}").into_bytes()).collect();
-    assert_eq!(theirs, want_foreign.iter().map(|v| v.as_slice()).collect::<Vec<_>>(), "foreign lines intact and in order");
+    let (ours, theirs): (Vec<&[u8]>, Vec<&[u8]>) = b
+        .split(|&c| c == b'\n')
+        .filter(|l| !l.is_empty())
+        .partition(|l| !l.starts_with(b"foreign"));
+    let want_foreign: Vec<Vec<u8>> =
+        (0..500).map(|i| format!("foreign writer line {i}").into_bytes()).collect();
+    assert_eq!(
+        theirs,
+        want_foreign.iter().map(|v| v.as_slice()).collect::<Vec<_>>(),
+        "foreign lines intact and in order"
+    );
     let mut all = Vec::new();
     for n in ["out.log.1", "out.log.2", "out.log.3", "out.log.4"] {
         all.extend(std::fs::read(d.join(n)).unwrap());
@@ -88,7 +111,11 @@ fn output_rotation_and_foreign_writer_while_following() {
         all.extend_from_slice(l);
         all.push(b'\n');
     }
-    assert_same_lines(&all, &journalctl(&["-D", jdir.to_str().unwrap()], "short-iso", "UTC"), "rotated files + current");
+    assert_same_lines(
+        &all,
+        &journalctl(&["-D", jdir.to_str().unwrap()], "short-iso", "UTC"),
+        "rotated files + current",
+    );
 
     // A restart resumes: the next entries are written once, nothing is replayed.
     let before = std::fs::read(&out).unwrap();
@@ -104,7 +131,10 @@ fn output_rotation_and_foreign_writer_while_following() {
 }
 
 #[test]
-#[cfg_attr(not(host_has = "journal_remote"), ignore = "needs systemd-journal-remote (apt-get install systemd-journal-remote)")]
+#[cfg_attr(
+    not(host_has = "journal_remote"),
+    ignore = "needs systemd-journal-remote (apt-get install systemd-journal-remote)"
+)]
 fn vacuumed_cursor_file_loses_nothing_after_it() {
     // Offline: the saved entry's file is gone at the next start.
     let d = TestDir::new("vacuum");
@@ -113,7 +143,17 @@ fn vacuumed_cursor_file_loses_nothing_after_it() {
     journal_remote(&numbered(0, 3, T0), &jdir.join("a.journal"));
     let out = d.join("out.log");
     let st = d.join("state");
-    let args = ["--once", "--start-at", "head", "--journal-dir", jdir.to_str().unwrap(), "--state-dir", st.to_str().unwrap(), "--route", &route(&out)];
+    let args = [
+        "--once",
+        "--start-at",
+        "head",
+        "--journal-dir",
+        jdir.to_str().unwrap(),
+        "--state-dir",
+        st.to_str().unwrap(),
+        "--route",
+        &route(&out),
+    ];
     run_ok(logger(&args, "UTC"));
     journal_remote(&numbered(3, 3, T0), &jdir.join("b.journal"));
     std::fs::remove_file(jdir.join("a.journal")).unwrap();
@@ -126,7 +166,10 @@ fn vacuumed_cursor_file_loses_nothing_after_it() {
 }
 
 #[test]
-#[cfg_attr(not(host_has = "journal_remote"), ignore = "needs systemd-journal-remote (apt-get install systemd-journal-remote)")]
+#[cfg_attr(
+    not(host_has = "journal_remote"),
+    ignore = "needs systemd-journal-remote (apt-get install systemd-journal-remote)"
+)]
 #[cfg_attr(not(host_has = "journalctl"), ignore = "needs journalctl")]
 fn journal_rotation_and_vacuum_while_following() {
     let d = TestDir::new("jrotate");
@@ -135,18 +178,29 @@ fn journal_rotation_and_vacuum_while_following() {
     let out = d.join("out.log");
     let st = d.join("state");
     journal_remote(&numbered(0, 50, T0), &jdir.join("system.journal"));
-    let args = ["--start-at", "head", "--journal-dir", jdir.to_str().unwrap(), "--state-dir", st.to_str().unwrap(), "--route", &route(&out)];
+    let args = [
+        "--start-at",
+        "head",
+        "--journal-dir",
+        jdir.to_str().unwrap(),
+        "--state-dir",
+        st.to_str().unwrap(),
+        "--route",
+        &route(&out),
+    ];
     let f = Follower::start(&args, "UTC", d.join("stderr"));
     wait_lines(&out, 50, &f);
     // Rotation: the active file is archived, a new one starts.
-    std::fs::rename(jdir.join("system.journal"), jdir.join("system@0001-archived.journal")).unwrap();
+    std::fs::rename(jdir.join("system.journal"), jdir.join("system@0001-archived.journal"))
+        .unwrap();
     journal_remote(&numbered(50, 50, T0), &jdir.join("system.journal"));
     wait_lines(&out, 100, &f);
     // Vacuum: the archive (holding entries already forwarded) disappears; more entries come.
     std::fs::remove_file(jdir.join("system@0001-archived.journal")).unwrap();
     journal_remote(&numbered(100, 50, T0), &jdir.join("system.journal"));
     // And the file holding the last written entry goes too, while new ones arrive elsewhere.
-    std::fs::rename(jdir.join("system.journal"), jdir.join("system@0002-archived.journal")).unwrap();
+    std::fs::rename(jdir.join("system.journal"), jdir.join("system@0002-archived.journal"))
+        .unwrap();
     journal_remote(&numbered(150, 50, T0), &jdir.join("system.journal"));
     wait_lines(&out, 200, &f);
     std::fs::remove_file(jdir.join("system@0002-archived.journal")).unwrap();

@@ -23,14 +23,17 @@ fn hostile_messages() -> Vec<Vec<u8>> {
         (0u8..=255).collect(),
     ];
     let mut long = b"long\n".to_vec();
-    long.extend(std::iter::repeat(b'y').take(100_000));
+    long.extend_from_slice(&[b'y'; 100_000]);
     v.push(long);
     v.push(vec![b'\n'; 5000]);
     v
 }
 
 #[test]
-#[cfg_attr(not(host_has = "journal_remote"), ignore = "needs systemd-journal-remote (apt-get install systemd-journal-remote)")]
+#[cfg_attr(
+    not(host_has = "journal_remote"),
+    ignore = "needs systemd-journal-remote (apt-get install systemd-journal-remote)"
+)]
 #[cfg_attr(not(host_has = "journalctl"), ignore = "needs journalctl")]
 fn one_line_per_entry_nothing_forged() {
     let d = TestDir::new("hostile");
@@ -54,7 +57,17 @@ fn one_line_per_entry_nothing_forged() {
     let out = d.join("out.log");
     let route = format!("{UNIT}={}", out.display());
     run_ok(logger(
-        &["--once", "--start-at", "head", "--journal-file", jfile.to_str().unwrap(), "--state-dir", d.join("st").to_str().unwrap(), "--route", &route],
+        &[
+            "--once",
+            "--start-at",
+            "head",
+            "--journal-file",
+            jfile.to_str().unwrap(),
+            "--state-dir",
+            d.join("st").to_str().unwrap(),
+            "--route",
+            &route,
+        ],
         "UTC",
     ));
     let got = std::fs::read(&out).unwrap();
@@ -64,18 +77,37 @@ fn one_line_per_entry_nothing_forged() {
         let s = String::from_utf8(line.to_vec()).expect("output is valid UTF-8");
         assert!(!s.contains('\r'), "line {i} holds a CR: {s:?}");
         let sec = (t0 / 1_000_000) as i64 + (i / 2) as i64;
-        let ts = jiff::Timestamp::from_second(sec).unwrap().strftime("%Y-%m-%dT%H:%M:%S+0000").to_string();
+        let ts = jiff::Timestamp::from_second(sec)
+            .unwrap()
+            .strftime("%Y-%m-%dT%H:%M:%S+0000")
+            .to_string();
         let header = if i % 2 == 0 {
             format!("{ts} pve1 unknown[{}]: ", i / 2)
         } else {
             format!("{ts} pve1 id#012{FORGED}[1#012{FORGED}]: ")
         };
-        assert!(s.starts_with(&header), "line {i} does not start with its own header:\n{s:?}\n{header:?}");
+        assert!(
+            s.starts_with(&header),
+            "line {i} does not start with its own header:\n{s:?}\n{header:?}"
+        );
         assert!(s.len() <= header.len() + 16 * 1024 + 20, "line {i} is not cut: {} bytes", s.len());
     }
     // The first message, unescaped, is what was logged (trailing line ends aside).
-    assert!(got.starts_with(format!("{} pve1 unknown[0]: x#012{FORGED}\n", lines[0].split(|&b| b == b' ').next().map(|t| String::from_utf8_lossy(t).into_owned()).unwrap()).as_bytes()));
+    assert!(got.starts_with(
+        format!(
+            "{} pve1 unknown[0]: x#012{FORGED}\n",
+            lines[0]
+                .split(|&b| b == b' ')
+                .next()
+                .map(|t| String::from_utf8_lossy(t).into_owned())
+                .unwrap()
+        )
+        .as_bytes()
+    ));
     // journalctl, for contrast, prints the forged line at the start of a line of its own.
     let jc = journalctl(&["--file", jfile.to_str().unwrap()], "short-iso", "UTC");
-    assert!(jc.split(|&b| b == b'\n').any(|l| l.starts_with(FORGED.as_bytes()) || l.trim_ascii_start().starts_with(FORGED.as_bytes())));
+    assert!(jc
+        .split(|&b| b == b'\n')
+        .any(|l| l.starts_with(FORGED.as_bytes())
+            || l.trim_ascii_start().starts_with(FORGED.as_bytes())));
 }

@@ -38,7 +38,13 @@ pub fn compatible_entries(n: usize, seed: u64) -> Vec<Ex> {
             10..=98 => rng.gen_range(1_000_000..600_000_000),
             _ => rng.gen_range(3_600_000_000..7_200_000_000),
         };
-        let pinned = [1_698_541_199_999_999u64, 1_698_541_200_000_000, 1_698_544_799_500_000, 1_711_846_799_999_999, 1_711_846_800_000_000];
+        let pinned = [
+            1_698_541_199_999_999u64,
+            1_698_541_200_000_000,
+            1_698_544_799_500_000,
+            1_711_846_799_999_999,
+            1_711_846_800_000_000,
+        ];
         let rt = if seq < pinned.len() as u64 { pinned[seq as usize] } else { t };
         let unit = match rng.gen_range(0..10) {
             0..=2 => Some("other.service"),
@@ -119,7 +125,10 @@ pub fn compatible_entries(n: usize, seed: u64) -> Vec<Ex> {
 }
 
 #[test]
-#[cfg_attr(not(host_has = "journal_remote"), ignore = "needs systemd-journal-remote (apt-get install systemd-journal-remote)")]
+#[cfg_attr(
+    not(host_has = "journal_remote"),
+    ignore = "needs systemd-journal-remote (apt-get install systemd-journal-remote)"
+)]
 #[cfg_attr(not(host_has = "journalctl"), ignore = "needs journalctl")]
 fn identical_to_journalctl_in_all_formats() {
     let d = TestDir::new("identity");
@@ -139,11 +148,26 @@ fn identical_to_journalctl_in_all_formats() {
         let state = d.join(&format!("state-{format}-{}", tz.replace('/', "_")));
         let route = format!("{UNIT}={}", out.display());
         run_ok(logger(
-            &["--once", "--start-at", "head", "--format", format, "--journal-dir", jdir_s, "--state-dir", state.to_str().unwrap(), "--route", &route],
+            &[
+                "--once",
+                "--start-at",
+                "head",
+                "--format",
+                format,
+                "--journal-dir",
+                jdir_s,
+                "--state-dir",
+                state.to_str().unwrap(),
+                "--route",
+                &route,
+            ],
             tz,
         ));
         let want = journalctl(&["-D", jdir_s], format, tz);
-        assert!(count_lines(&want) > 50_000, "the test journal should hold most entries in the unit");
+        assert!(
+            count_lines(&want) > 50_000,
+            "the test journal should hold most entries in the unit"
+        );
         assert_same_lines(&std::fs::read(&out).unwrap(), &want, &format!("{format} in {tz}"));
     }
 }

@@ -26,10 +26,21 @@ fn real_journald_rotation_vacuum_restart() {
     let unit = format!("f2b-logger-test-{}.service", std::process::id());
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/journald/run.sh");
     let o = std::process::Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", script, bin(), d.path().to_str().unwrap(), &unit, cgroup2_root()])
+        .args([
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            script,
+            bin(),
+            d.path().to_str().unwrap(),
+            &unit,
+            cgroup2_root(),
+        ])
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert!(o.status.success() && text.contains("\nok\n"), "journald scenario failed:\n{text}");
     eprintln!("{text}");
 }

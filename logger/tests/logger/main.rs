@@ -6,4 +6,5 @@ mod follow;
 mod hostile;
 mod identity;
 mod journald;
+mod service;
 mod util;

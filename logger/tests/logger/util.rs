@@ -21,7 +21,10 @@ pub struct TestDir {
 
 impl TestDir {
     pub fn new(name: &str) -> Self {
-        let dir = tempfile::Builder::new().prefix(&format!("f2b-logger-{name}-")).tempdir_in(std::env::temp_dir()).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("f2b-logger-{name}-"))
+            .tempdir_in(std::env::temp_dir())
+            .unwrap();
         TestDir { dir: Some(dir) }
     }
     pub fn path(&self) -> &Path {
@@ -62,12 +65,6 @@ impl Ex {
     pub fn set(&mut self, k: &str, v: impl AsRef<[u8]>) -> &mut Self {
         self.fields.push((k.to_owned(), v.as_ref().to_vec()));
         self
-    }
-    /// A typical pvedaemon entry.
-    pub fn auth(realtime_usec: u64, seq: u64, msg: impl AsRef<[u8]>) -> Self {
-        let mut e = Ex::new(realtime_usec, seq, Some(UNIT));
-        e.set("_HOSTNAME", "pve1").set("SYSLOG_IDENTIFIER", "pvedaemon").set("_PID", "1234").set("MESSAGE", msg);
-        e
     }
 }
 
@@ -132,7 +129,12 @@ pub fn logger(args: &[&str], tz: &str) -> Command {
 
 pub fn run_ok(mut c: Command) -> Output {
     let o = c.output().unwrap();
-    assert!(o.status.success(), "f2b-logger failed ({:?}): {}", o.status, String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "f2b-logger failed ({:?}): {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
     o
 }
 
@@ -204,7 +206,13 @@ pub fn wait_lines(path: &Path, n: usize, f: &Follower) -> Vec<u8> {
         if count_lines(&b) >= n {
             return b;
         }
-        assert!(std::time::Instant::now() < until, "{} has {} lines, want {n}; log:\n{}", path.display(), count_lines(&b), f.log());
+        assert!(
+            std::time::Instant::now() < until,
+            "{} has {} lines, want {n}; log:\n{}",
+            path.display(),
+            count_lines(&b),
+            f.log()
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
@@ -217,7 +225,14 @@ pub fn numbered(first: u64, n: u64, t0: u64) -> Vec<Ex> {
             e.set("_HOSTNAME", "pve1")
                 .set("SYSLOG_IDENTIFIER", "pvedaemon")
                 .set("_PID", "1234")
-                .set("MESSAGE", format!("authentication failure; rhost=10.0.{}.{} user=root@pam msg=entry {i}", i >> 8 & 255, i & 255));
+                .set(
+                    "MESSAGE",
+                    format!(
+                        "authentication failure; rhost=10.0.{}.{} user=root@pam msg=entry {i}",
+                        i >> 8 & 255,
+                        i & 255
+                    ),
+                );
             e
         })
         .collect()
