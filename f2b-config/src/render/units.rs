@@ -50,6 +50,7 @@ pub fn render(ctx: &Context) -> Vec<Rendered> {
                  PrivateTmp=yes\n\
                  PrivateDevices=yes\n\
                  PrivateNetwork=yes\n\
+                 PrivateMounts=yes\n\
                  IPAddressDeny=any\n\
                  NoNewPrivileges=yes\n\
                  CapabilityBoundingSet=\n\
@@ -69,7 +70,7 @@ pub fn render(ctx: &Context) -> Vec<Rendered> {
                  MemoryDenyWriteExecute=yes\n\
                  SystemCallArchitectures=native\n\
                  SystemCallFilter=@system-service\n\
-                 SystemCallFilter=~@privileged\n\
+                 SystemCallFilter=~@privileged @resources\n\
                  SystemCallErrorNumber=EPERM\n\
                  \n\
                  [Install]\n\
