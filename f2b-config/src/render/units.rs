@@ -41,6 +41,8 @@ pub fn render(ctx: &Context) -> Vec<Rendered> {
                  ExecStart={bin} --route {source}={log} --state-dir {state} --format short-iso\n\
                  Restart=always\n\
                  RestartSec=2\n\
+                 # f2b-logger sends WATCHDOG=1 while its journal thread makes progress.\n\
+                 WatchdogSec=60s\n\
                  StateDirectory={state_rel}\n\
                  StateDirectoryMode=0700\n\
                  ReadWritePaths={log}\n\
