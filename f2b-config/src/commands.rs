@@ -85,6 +85,7 @@ pub fn install(req: &InstallRequest) -> Result<Output> {
         return Ok(finish(&plan, text, true, &extra));
     }
     let report = apply::run(&root, &plan, Mode::Install, &profile)?;
+    extra.extend(report.warnings);
     let mut text: String = report.lines.iter().map(|l| format!("{l}\n")).collect();
     if plan.changes.is_empty() {
         text.push_str("already installed: nothing to change\n");
@@ -150,7 +151,7 @@ pub fn remove(root: Option<&Path>, yes: bool, dry_run: bool) -> Result<Output> {
     if package_note {
         text.push_str("note: the fail2ban package f2b-config installed is kept (apt-get purge fail2ban removes it)\n");
     }
-    Ok(finish(&plan, text, false, &[]))
+    Ok(finish(&plan, text, false, &report.warnings))
 }
 
 /// `f2b-config render`: the profile's files under `out` (as `out/etc/...`), host-independent

@@ -55,7 +55,7 @@ pub enum Error {
 
     /// `sshd -t` rejected the configuration; every change was rolled back.
     #[error(
-        "`sshd -t` rejects the new configuration: {output}. Every change was rolled back{hint}"
+        "`sshd -t` rejects the changed sshd configuration: {output}. Every change was rolled back{hint}"
     )]
     SshdCheck { output: String, hint: String },
 

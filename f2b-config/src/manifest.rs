@@ -46,6 +46,8 @@ pub enum Kind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Meta {
+    /// Written as an octal string ("0644") for the admin reading the manifest.
+    #[serde(with = "octal")]
     pub mode: u32,
     pub uid: u32,
     pub gid: u32,
@@ -55,6 +57,22 @@ pub struct Meta {
 impl Meta {
     pub fn of(f: &FileState) -> Meta {
         Meta { mode: f.mode, uid: f.uid, gid: f.gid, size: f.content.len() as u64 }
+    }
+}
+
+mod octal {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{mode:04o}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let text = String::deserialize(d)?;
+        u32::from_str_radix(&text, 8)
+            .ok()
+            .filter(|m| *m <= 0o7777)
+            .ok_or_else(|| serde::de::Error::custom(format!("mode {text:?} is not an octal mode")))
     }
 }
 

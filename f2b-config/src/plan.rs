@@ -587,6 +587,6 @@ pub fn remove(root: &Root, prev: Manifest, yes: bool, dry_run: bool) -> Result<P
 }
 
 /// Path of a saved copy for this run.
-pub fn saved_path(stamp: u64, path: &str) -> String {
+pub fn saved_path(stamp: &str, path: &str) -> String {
     state_path(&format!("saved/{stamp}"), path)
 }

@@ -97,6 +97,10 @@ pub fn logger(root: &Root, explicit: Option<&str>) -> Result<(String, Option<Str
     let cands = logger_candidates();
     if root.is_host() {
         return match cands.iter().find(|c| executable(Path::new(c))) {
+            Some(c) if hidden_from_units(c) => Ok((
+                c.clone(),
+                Some(format!("{c} is under a home directory, which the units' ProtectHome=yes hides: install f2b-logger to {DEFAULT_LOGGER}")),
+            )),
             Some(c) => Ok((c.clone(), None)),
             None => Err(Error::LoggerMissing { looked: cands.join(", ") }),
         };
@@ -108,6 +112,11 @@ pub fn logger(root: &Root, explicit: Option<&str>) -> Result<(String, Option<Str
             Some(format!("f2b-logger is not in the staged tree; the units run {DEFAULT_LOGGER}")),
         )),
     }
+}
+
+/// Paths the logger units cannot see (ProtectHome=yes).
+fn hidden_from_units(p: &str) -> bool {
+    ["/home/", "/root/", "/run/user/"].iter().any(|h| p.starts_with(h))
 }
 
 /// The client address of this SSH session, if any.

@@ -184,6 +184,24 @@ pub fn check(root: &Root) -> Result<Status> {
         }
     }
 
+    // Every log file a jail reads must exist, or fail2ban will not start the jail.
+    if let Some(p) = &profile {
+        let jail = fsx::read_node(&root.path(crate::render::JAIL_FILE))?
+            .file()
+            .map(|f| f.text())
+            .unwrap_or_default();
+        for log in jail.lines().filter_map(|l| l.strip_prefix("logpath = ")) {
+            let state = if root.path(log).is_file() { State::Ok } else { State::Fail };
+            let detail = if state == State::Ok {
+                "present".to_string()
+            } else {
+                format!("missing: systemd-tmpfiles --create {}", crate::render::TMPFILES_FILE)
+            };
+            item(&mut items, format!("log {log}"), state, detail);
+        }
+        let _ = p;
+    }
+
     // Loggers.
     for l in LOGGERS {
         let name = format!("logger {}", l.unit);

@@ -41,6 +41,8 @@ pub fn render(ctx: &Context) -> Vec<Rendered> {
                  ExecStart={bin} --route {source}={log} --state-dir {state} --format short-iso\n\
                  Restart=always\n\
                  RestartSec=2\n\
+                 # f2b-logger sends WATCHDOG=1 while its journal thread makes progress.\n\
+                 WatchdogSec=60s\n\
                  StateDirectory={state_rel}\n\
                  StateDirectoryMode=0700\n\
                  ReadWritePaths={log}\n\
@@ -50,6 +52,7 @@ pub fn render(ctx: &Context) -> Vec<Rendered> {
                  PrivateTmp=yes\n\
                  PrivateDevices=yes\n\
                  PrivateNetwork=yes\n\
+                 PrivateMounts=yes\n\
                  IPAddressDeny=any\n\
                  NoNewPrivileges=yes\n\
                  CapabilityBoundingSet=\n\
@@ -69,7 +72,7 @@ pub fn render(ctx: &Context) -> Vec<Rendered> {
                  MemoryDenyWriteExecute=yes\n\
                  SystemCallArchitectures=native\n\
                  SystemCallFilter=@system-service\n\
-                 SystemCallFilter=~@privileged\n\
+                 SystemCallFilter=~@privileged @resources\n\
                  SystemCallErrorNumber=EPERM\n\
                  \n\
                  [Install]\n\

@@ -3,8 +3,8 @@
 //! On a staged tree the main file is copied to a temporary directory with its `Include`
 //! paths pointed into the tree (sshd would otherwise read the host's drop-ins), and checked
 //! with `sshd -t -f COPY`. sshd refuses to run without its privilege separation directory
-//! /run/sshd: on the host it is created (as ssh.service does); on a staged tree the check is
-//! skipped with that reason.
+//! /run/sshd: before applying a change on the host it is created (as ssh.service does);
+//! otherwise the check is skipped with that reason.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -92,6 +92,16 @@ fn run(root: &Root, flag: &str) -> Outcome<String> {
             let err = String::from_utf8_lossy(&o.stderr);
             let msg = err.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; ");
             Outcome::Failed(if msg.is_empty() { format!("exit status {}", o.status) } else { msg })
+        }
+    }
+}
+
+/// Creates /run/sshd (0755) if missing, as ssh.service's `RuntimeDirectory=` does: only on the
+/// host, just before a change to sshd's config must be checked.
+pub fn ensure_privsep_dir() {
+    if !Path::new("/run/sshd").is_dir() {
+        if let Err(e) = std::fs::create_dir_all("/run/sshd") {
+            tracing::warn!("cannot create /run/sshd: {e}");
         }
     }
 }
