@@ -102,6 +102,26 @@ pub struct FilterDef {
 }
 
 impl FilterDef {
+    /// The lines fail2ban-regex prints about the filter it reads (`Use   failregex filter
+    /// file : sshd, basedir: /etc/fail2ban`, then `Use   filter options : {...}` when the spec
+    /// has options).
+    pub fn header_lines(&self, spec: &FilterSpec) -> Vec<String> {
+        let mut lines = vec![match &self.basedir {
+            Some(b) => {
+                format!(
+                    "Use   failregex filter file : {}, basedir: {}",
+                    self.header_name,
+                    b.display()
+                )
+            }
+            None => format!("Use   failregex file : {}", self.header_name),
+        }];
+        if !spec.options.is_empty() {
+            lines.push(format!("Use   filter options : {}", spec.options_repr()));
+        }
+        lines
+    }
+
     /// `real_options` as the Python dict repr fail2ban-regex prints.
     pub fn real_options_repr(&self) -> String {
         let items: Vec<String> = self
@@ -174,6 +194,7 @@ pub fn load_filter_with(
     let mut def = FilterDef { name: spec.name.clone(), ..FilterDef::default() };
     let files = match &located {
         Located::Layered { basedir, name } => {
+            def.basedir = Some(PathBuf::from(basedir));
             let basedir = basedir.trim_end_matches('/');
             let basedir = if basedir.is_empty() { "/" } else { basedir };
             if !fs.exists(basedir) {
@@ -183,7 +204,6 @@ pub fn load_filter_with(
                 ));
             }
             def.header_name = name.clone();
-            def.basedir = Some(PathBuf::from(basedir));
             let base = py::join(basedir, &format!("filter.d/{name}"));
             let c = Reader::new(fs).layered_candidates(&base);
             if c.is_empty() {
