@@ -19,6 +19,11 @@ pub(crate) const FILTER_OPTIONS: [&str; 7] =
 /// fail2ban's `MAX_TAG_REPLACE_COUNT`.
 const MAX_TAG_REPLACE: usize = 25;
 
+/// Values that grow past this during substitution come from tags that keep re-inserting
+/// each other (the size can double on every round); fail2ban would exhaust memory on them.
+/// Real filters stay far below it (sshd aggressive: ~12 KiB).
+pub(crate) const MAX_VALUE_LEN: usize = 1 << 20;
+
 /// A value of the combined options; `maxlines` becomes an integer like in fail2ban.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OptValue {
@@ -261,6 +266,12 @@ pub(crate) fn substitute_tags(
                     continue;
                 };
                 value = value.replace(&format!("<{rtag}>"), &repl);
+                if value.len() > MAX_VALUE_LEN {
+                    return Err(ConfigError::new(
+                        ErrorKind::TagLoop,
+                        format!("option `{tag}` grows past {} KiB while replacing <{rtag}> (tags that keep inserting each other?); break the cycle in the filter's definitions", MAX_VALUE_LEN / 1024),
+                    ));
+                }
                 *counts.entry(rtag).or_insert(0) += 1;
                 m = find_tag(&value, start);
             }

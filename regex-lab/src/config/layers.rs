@@ -77,6 +77,9 @@ impl Fs for DiskFs {
     }
 }
 
+/// How deep `[INCLUDES]` may nest.
+const MAX_INCLUDE_DEPTH: usize = 64;
+
 /// Reads and merges files, parsing each file once.
 pub(crate) struct Reader<'a> {
     fs: &'a dyn Fs,
@@ -142,6 +145,16 @@ impl<'a> Reader<'a> {
     }
 
     fn includes_of(&mut self, resource: &str, seen: &[String]) -> Result<Vec<String>, ConfigError> {
+        // fail2ban only cuts loops whose paths are equal strings; `a/../b.conf`-style loops
+        // recurse until Python's recursion limit. Stop much earlier, with a clear error.
+        if seen.len() >= MAX_INCLUDE_DEPTH {
+            return Err(ConfigError::new(
+                ErrorKind::Syntax,
+                format!(
+                    "{resource}: [INCLUDES] nest deeper than {MAX_INCLUDE_DEPTH} files (a loop through different paths to the same file?); fix the before/after lists"
+                ),
+            ));
+        }
         let Some(file) = self.parse(resource)? else {
             if !seen.is_empty() {
                 tracing::warn!(

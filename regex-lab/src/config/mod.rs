@@ -165,7 +165,24 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// Control characters in `message` (from multi-line values or hostile file names) are
+    /// escaped, so an error is always one line.
     pub(crate) fn new(kind: ErrorKind, message: String) -> ConfigError {
+        let message = if message.chars().any(char::is_control) {
+            let mut out = String::with_capacity(message.len() + 8);
+            for c in message.chars() {
+                match c {
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if c.is_control() => out.extend(c.escape_unicode()),
+                    c => out.push(c),
+                }
+            }
+            out
+        } else {
+            message
+        };
         ConfigError { kind, message }
     }
 }
@@ -181,15 +198,33 @@ pub fn load_filter_with(
     spec: &FilterSpec,
     opts: &LoadOptions,
 ) -> Result<FilterDef, ConfigError> {
-    let builtin_fs = crate::builtin::BuiltinFs;
-    let (fs, config): (&dyn Fs, String) = match source {
-        ConfigSource::Dir(d) => (&DiskFs, d.to_string_lossy().into_owned()),
+    match source {
+        ConfigSource::Dir(d) => load_from(&DiskFs, &d.to_string_lossy(), false, spec, opts),
         // A path always means a file on disk, even when the default source is built in.
-        ConfigSource::Builtin if spec.name.contains('/') => (&DiskFs, "/etc/fail2ban".into()),
-        ConfigSource::Builtin => (&builtin_fs, crate::builtin::ROOT.to_string()),
-    };
+        ConfigSource::Builtin if spec.name.contains('/') => {
+            load_from(&DiskFs, "/etc/fail2ban", false, spec, opts)
+        }
+        ConfigSource::Builtin => load_from(
+            &crate::builtin::BuiltinFs::embedded(),
+            crate::builtin::ROOT,
+            true,
+            spec,
+            opts,
+        ),
+    }
+}
+
+/// Loads `spec` from file system `fs` with config dir `config` (`builtin`: for messages).
+pub(crate) fn load_from(
+    fs: &dyn Fs,
+    config: &str,
+    builtin: bool,
+    spec: &FilterSpec,
+    opts: &LoadOptions,
+) -> Result<FilterDef, ConfigError> {
+    let config = config.to_string();
     let Some(located) = spec::locate(fs, &config, &spec.name) else {
-        return Err(not_found(fs, source, &config, &spec.name));
+        return Err(not_found(fs, builtin, &config, &spec.name));
     };
     let mut def = FilterDef { name: spec.name.clone(), ..FilterDef::default() };
     let files = match &located {
@@ -207,7 +242,7 @@ pub fn load_filter_with(
             let base = py::join(basedir, &format!("filter.d/{name}"));
             let c = Reader::new(fs).layered_candidates(&base);
             if c.is_empty() {
-                return Err(not_found(fs, source, &config, &spec.name));
+                return Err(not_found(fs, builtin, &config, &spec.name));
             }
             c
         }
@@ -337,9 +372,15 @@ fn real_options(
 }
 
 /// "No such filter", naming where we looked and the closest existing names.
-fn not_found(fs: &dyn Fs, source: &ConfigSource, config: &str, name: &str) -> ConfigError {
-    let (where_, available): (String, Vec<String>) = match source {
-        ConfigSource::Builtin if !name.contains('/') => (
+fn not_found(fs: &dyn Fs, builtin: bool, config: &str, name: &str) -> ConfigError {
+    if !builtin && !name.contains('/') && !fs.exists(config) {
+        return ConfigError::new(
+            ErrorKind::NotFound,
+            format!("unknown filter `{name}`: config directory {config} does not exist; give an existing one (like /etc/fail2ban)"),
+        );
+    }
+    let (where_, available): (String, Vec<String>) = match builtin {
+        true if !name.contains('/') => (
             "among the built-in filters".into(),
             crate::builtin::names().iter().map(|s| s.to_string()).collect(),
         ),

@@ -5,6 +5,9 @@ Usage (run with the interpreter of /usr/bin/fail2ban-regex):
   filter_dump.py --regex-arg         reads JSON lines {"config", "value", "backend"} on stdin and
                                      loads each `value` exactly as fail2ban-regex does for its
                                      REGEX argument (Fail2banRegex.readRegex with -c config)
+  filter_dump.py --tags              reads JSON lines {"regex", "usedns"} on stdin and prints the
+                                     pattern fail2ban's Regex class builds from each (host tags
+                                     resolved, global flags moved), or its error
 
 For every filter under BASEDIR/filter.d (or the NAMEs given) and every variant of it, prints
 one JSON object per line: the filter name, the options and backend used, and what fail2ban
@@ -28,7 +31,7 @@ import re
 import sys
 
 from fail2ban.client.filterreader import FilterReader
-from fail2ban.server.failregex import Regex
+from fail2ban.server.failregex import R_GLOB2LOCFLAGS, Regex
 
 PARAM_RE = re.compile(r"<([^<>\s]*?)<(\w+)>")
 
@@ -174,7 +177,23 @@ def regex_arg(config, value, backend):
     return out
 
 
+def tag_expand(regex, usedns):
+    """The first steps of fail2ban's Regex constructor, without compiling (so patterns that
+    Python cannot compile, such as duplicate group names, are still compared)."""
+    resolved = Regex._resolveHostTag(regex, useDns=usedns)
+    if resolved.lstrip() == "":
+        return {"error": "Cannot add empty regex"}
+    if R_GLOB2LOCFLAGS:
+        resolved = R_GLOB2LOCFLAGS[0].sub(R_GLOB2LOCFLAGS[1], resolved)
+    return {"result": resolved}
+
+
 def main():
+    if sys.argv[1] == "--tags":
+        for line in sys.stdin:
+            item = json.loads(line)
+            print(json.dumps(tag_expand(item["regex"], item["usedns"])))
+        return
     if sys.argv[1] == "--regex-arg":
         for line in sys.stdin:
             item = json.loads(line)
