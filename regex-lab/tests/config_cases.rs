@@ -50,6 +50,8 @@ struct Expect {
     files: Option<Vec<String>>,
     init: Option<BTreeMap<String, String>>,
     header: Option<Vec<String>>,
+    /// Each entry a substring of the warning at the same position.
+    warnings: Option<Vec<String>>,
     error: Option<String>,
 }
 
@@ -166,6 +168,15 @@ fn check_expectations(case: &Case) -> Vec<String> {
     }
     if let Some(w) = &e.init {
         eq("init", dbg(&def.init), dbg(w));
+    }
+    if let Some(w) = &e.warnings {
+        let ok = w.len() == def.warnings.len()
+            && w.iter()
+                .zip(&def.warnings)
+                .all(|(want, got)| got.contains(&sub(want)) && !got.contains('\n'));
+        if !ok {
+            eq("warnings", dbg(&def.warnings), dbg(w));
+        }
     }
     if let Some(w) = &e.header {
         let w: Vec<String> = w.iter().map(|l| sub(l)).collect();

@@ -56,6 +56,8 @@ pub(crate) struct Combined {
     pub opts: Vec<(String, OptValue)>,
     /// The `vars` used for `%(x)s` and `[Definition]` lookups: arguments + automatic logtype.
     pub pvars: Vec<(String, String)>,
+    /// Problems fail2ban passes over with a log message.
+    pub warnings: Vec<String>,
 }
 
 impl Combined {
@@ -140,6 +142,7 @@ pub(crate) fn combine(
     };
     substitute_tags(&mut combined, &ignore, &mut addrepl)?;
 
+    let mut warnings = Vec::new();
     let opts = combined
         .into_iter()
         .map(|(k, v)| {
@@ -148,7 +151,9 @@ pub(crate) fn combine(
                 Some(s) if k == "maxlines" => match py::parse_int(&s) {
                     Some(i) => OptValue::Int(i),
                     None => {
-                        tracing::warn!("filter option maxlines = {s:?} is not an integer; ignored (as fail2ban does)");
+                        warnings.push(format!(
+                            "maxlines = {s:?} is not an integer; ignored (as fail2ban does)"
+                        ));
                         OptValue::None
                     }
                 },
@@ -157,7 +162,38 @@ pub(crate) fn combine(
             (k, v)
         })
         .collect();
-    Ok(Combined { opts, pvars })
+    warnings.extend(unused_arguments(store, args));
+    Ok(Combined { opts, pvars, warnings })
+}
+
+/// Filter arguments that nothing in the filter refers to: likely misspelled. fail2ban accepts
+/// them silently. An argument counts as used when it is one of the filter options, an option
+/// of any section, or appears as `<name>` or `%(name)s` in any value.
+fn unused_arguments(store: &Store, args: &[(String, String)]) -> Vec<String> {
+    let values: Vec<&str> = store
+        .defaults
+        .iter()
+        .chain(store.sections.iter().flat_map(|(_, s)| s.iter()))
+        .map(|(_, v)| v.text.as_str())
+        .collect();
+    let defined = |k: &str| {
+        let k = k.to_lowercase();
+        store.defaults.contains(&k) || store.sections.iter().any(|(_, s)| s.contains(&k))
+    };
+    args.iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !FILTER_OPTIONS.contains(k) && *k != "logtype" && !defined(k))
+        .filter(|k| {
+            let tag = format!("<{k}>");
+            let interp = format!("%({})s", k.to_lowercase());
+            !values.iter().any(|v| v.contains(&tag) || v.to_lowercase().contains(&interp))
+        })
+        .map(|k| {
+            format!(
+                "option `{k}` is not used by this filter (fail2ban ignores it); check its spelling"
+            )
+        })
+        .collect()
 }
 
 fn init_value(store: &Store, opt: &str) -> Result<String, ConfigError> {

@@ -84,11 +84,13 @@ const MAX_INCLUDE_DEPTH: usize = 64;
 pub(crate) struct Reader<'a> {
     fs: &'a dyn Fs,
     parsed: HashMap<String, Option<Arc<IniFile>>>,
+    /// Problems fail2ban passes over silently (missing includes).
+    pub warnings: Vec<String>,
 }
 
 impl<'a> Reader<'a> {
     pub fn new(fs: &'a dyn Fs) -> Self {
-        Reader { fs, parsed: HashMap::new() }
+        Reader { fs, parsed: HashMap::new(), warnings: Vec::new() }
     }
 
     /// The candidate files of a layered filter `base` (= `B/filter.d/NAME`) that exist.
@@ -157,10 +159,10 @@ impl<'a> Reader<'a> {
         }
         let Some(file) = self.parse(resource)? else {
             if !seen.is_empty() {
-                tracing::warn!(
+                self.warnings.push(format!(
                     "{}: included file {resource} does not exist; skipped (as fail2ban does)",
                     seen.last().map(String::as_str).unwrap_or("")
-                );
+                ));
             }
             return Ok(Vec::new());
         };

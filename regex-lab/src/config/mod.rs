@@ -99,6 +99,9 @@ pub struct FilterDef {
     /// fail2ban-regex's `Real  filter options : {...}` (`-vv`): `logtype`, `datepattern` and
     /// each argument, from the combined options or else `[Definition]`.
     pub real_options: Vec<(String, OptValue)>,
+    /// Problems that do not stop fail2ban (missing include, non-numeric maxlines, an argument
+    /// the filter never uses), one line each, for the caller to show.
+    pub warnings: Vec<String>,
 }
 
 impl FilterDef {
@@ -259,7 +262,9 @@ pub(crate) fn load_from(
             vec![path.clone()]
         }
     };
-    let (store, read) = Reader::new(fs).read(&files)?;
+    let mut reader = Reader::new(fs);
+    let (store, read) = reader.read(&files)?;
+    def.warnings = reader.warnings;
     if read.is_empty() {
         return Err(ConfigError::new(
             ErrorKind::Unreadable,
@@ -269,6 +274,7 @@ pub(crate) fn load_from(
     def.files = read.iter().map(PathBuf::from).collect();
     let combined =
         combine::combine(&store, &spec.options, if opts.journal { "journal" } else { "file" })?;
+    def.warnings.extend(combined.warnings.iter().map(|w| format!("filter `{}`: {w}", spec.name)));
     fill(&mut def, &combined, spec)?;
     def.real_options = real_options(&store, &combined, spec)?;
     Ok(def)
