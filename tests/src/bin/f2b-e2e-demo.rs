@@ -62,7 +62,7 @@ fn show_log(s: &Stack, file: &str) -> Result<()> {
 }
 
 fn run(args: &Args) -> Result<()> {
-    heading("Starting journald, f2b-logger and fail2ban-server in private namespaces");
+    heading("Starting the journal, f2b-logger and fail2ban-server in private namespaces");
     let mut s = Stack::start(options(args, Forwarder::F2bLogger))?;
     let res = steps(&mut s);
     r(&s, res)?;
