@@ -1,0 +1,149 @@
+//! Criterion benchmarks of each stage a log line goes through in `regex-lab replay`, on the
+//! seeded sshd corpus (`f2b_benches::SshdCorpus`, 10,000 lines) with `sshd[mode=aggressive]`
+//! from /etc/fail2ban: date detection, prefregex, prefilter, failregex confirm (candidates
+//! only, and fail2ban's way: every failregex), and the whole line.
+//!
+//! Throughput is reported in lines (elements) per second. Run: `cargo bench -p f2b-benches`.
+
+use std::sync::Arc;
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use f2b_benches::SshdCorpus;
+use regex_lab::config::{self, ConfigSource, FilterSpec};
+use regex_lab::date::{Clock, DateDetector};
+use regex_lab::filter::{Filter, FilterOptions};
+use regex_lab::line::{LineProcessor, Now};
+use regex_lab::prefilter::{Pattern, Prefilter};
+
+const LINES: usize = 10_000;
+const FILTER: &str = "sshd[mode=aggressive]";
+
+struct Inputs {
+    filter: Arc<Filter>,
+    prefilter: Prefilter,
+    lines: Vec<String>,
+    /// Lines with the date cut out, plus the `\n` fail2ban appends (what the prefregex sees).
+    cut: Vec<String>,
+    /// The prefregex `content` of each line that has one, plus `\n` (what failregexes see).
+    content: Vec<String>,
+}
+
+fn clock() -> Clock {
+    Clock::fail2ban_tests()
+}
+
+fn inputs() -> Inputs {
+    let source = ConfigSource::Dir("/etc/fail2ban".into());
+    let def = config::load_filter(&source, &FilterSpec::parse(FILTER).unwrap())
+        .expect("the benchmarks need fail2ban's stock filters (apt-get install fail2ban)");
+    let filter = Arc::new(Filter::new(&def, &FilterOptions::default()).unwrap());
+    let lines = SshdCorpus::standard().take_lines(LINES);
+    let mut dates = DateDetector::new(None, clock()).unwrap();
+    let cut: Vec<String> = lines
+        .iter()
+        .map(|l| match dates.detect(l) {
+            Some(h) => format!("{}{}\n", &l[..h.start], &l[h.end..]),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    let pref = filter.prefregex().unwrap();
+    let g = pref.regex().group_index("content").unwrap();
+    let mut caps = pref.captures();
+    let content = cut
+        .iter()
+        .filter_map(|t| {
+            pref.regex()
+                .search(t, &mut caps)
+                .unwrap()
+                .then(|| format!("{}\n", caps.text(t, g).unwrap()))
+        })
+        .collect();
+    let patterns: Vec<Pattern> = filter
+        .failregex()
+        .iter()
+        .map(|r| Pattern { text: r.expanded(), multiline: false, caseless: false })
+        .collect();
+    let prefilter = Prefilter::new(&patterns);
+    Inputs { filter, prefilter, lines, cut, content }
+}
+
+fn stages(c: &mut Criterion) {
+    let inp = inputs();
+    let f = &inp.filter;
+    let mut g = c.benchmark_group("stage");
+    g.throughput(Throughput::Elements(LINES as u64));
+
+    g.bench_function("date", |b| {
+        let mut d = DateDetector::new(None, clock()).unwrap();
+        b.iter(|| {
+            for l in &inp.lines {
+                black_box(d.detect(l));
+            }
+        })
+    });
+
+    g.bench_function("prefregex", |b| {
+        let pref = f.prefregex().unwrap();
+        let mut caps = pref.captures();
+        b.iter(|| {
+            for t in &inp.cut {
+                black_box(pref.regex().search(t, &mut caps).unwrap());
+            }
+        })
+    });
+
+    g.throughput(Throughput::Elements(inp.content.len() as u64));
+    g.bench_function("prefilter", |b| {
+        let mut out = Vec::new();
+        b.iter(|| {
+            for t in &inp.content {
+                inp.prefilter.candidates(t, &mut out);
+                black_box(out.len());
+            }
+        })
+    });
+
+    g.bench_function("failregex-confirm", |b| {
+        let mut caps: Vec<_> = f.failregex().iter().map(|r| r.captures()).collect();
+        let mut out = Vec::new();
+        b.iter(|| {
+            for t in &inp.content {
+                inp.prefilter.candidates(t, &mut out);
+                for &i in &out {
+                    let i = i as usize;
+                    black_box(f.failregex()[i].regex().search(t, &mut caps[i]).unwrap());
+                }
+            }
+        })
+    });
+
+    g.bench_function("failregex-all", |b| {
+        let mut caps: Vec<_> = f.failregex().iter().map(|r| r.captures()).collect();
+        b.iter(|| {
+            for t in &inp.content {
+                for (i, r) in f.failregex().iter().enumerate() {
+                    black_box(r.regex().search(t, &mut caps[i]).unwrap());
+                }
+            }
+        })
+    });
+
+    g.throughput(Throughput::Elements(LINES as u64));
+    g.bench_function("whole-line", |b| {
+        let dates = DateDetector::new(None, clock()).unwrap();
+        let mut p = LineProcessor::new(Arc::clone(f), Some(dates), Now::Fixed(clock().now));
+        b.iter(|| {
+            for l in &inp.lines {
+                black_box(p.process(l).class);
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).warm_up_time(std::time::Duration::from_secs(1));
+    targets = stages
+}
+criterion_main!(benches);
