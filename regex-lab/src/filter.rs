@@ -11,6 +11,7 @@
 use crate::config::FilterDef;
 use crate::engine::{Captures, Regex, RegexOptions};
 use crate::error::Error;
+use crate::prefilter::{Pattern, Prefilter};
 use crate::tags::{self, GroupRole};
 
 /// An interned group (or fail-dict key) name; see [`Names`].
@@ -248,6 +249,18 @@ pub struct Filter {
     failregex: Vec<FilterRegex>,
     ignoreregex: Vec<FilterRegex>,
     names: Names,
+    /// Candidate failregexes / ignoreregexes for a text; PCRE2 still decides.
+    fail_prefilter: Prefilter,
+    ignore_prefilter: Prefilter,
+}
+
+/// The prefilter over `regexes`, compiled as they are (MULTILINE or not, case-sensitive).
+fn prefilter(regexes: &[FilterRegex], multiline: bool) -> Prefilter {
+    let patterns: Vec<Pattern> = regexes
+        .iter()
+        .map(|r| Pattern { text: r.expanded(), multiline, caseless: false })
+        .collect();
+    Prefilter::new(&patterns)
 }
 
 impl Filter {
@@ -323,6 +336,8 @@ impl Filter {
             )));
         }
         Ok(Filter {
+            fail_prefilter: prefilter(&failregex, maxlines > 1),
+            ignore_prefilter: prefilter(&ignoreregex, false),
             name: def.name.clone(),
             def: def.clone(),
             maxlines,
@@ -358,6 +373,16 @@ impl Filter {
 
     pub fn ignoreregex(&self) -> &[FilterRegex] {
         &self.ignoreregex
+    }
+
+    /// Which failregexes may match a text (index = failregex index).
+    pub fn fail_prefilter(&self) -> &Prefilter {
+        &self.fail_prefilter
+    }
+
+    /// Which ignoreregexes may match a text (index = ignoreregex index).
+    pub fn ignore_prefilter(&self) -> &Prefilter {
+        &self.ignore_prefilter
     }
 
     /// The interned group names of all regexes.

@@ -19,6 +19,9 @@ use crate::engine::Captures;
 use crate::filter::{key, Filter, FilterRegex, NameId, Names, RegexKind};
 use crate::multiline::{self, Cached, LineSplit, MlfidCache};
 
+mod searches;
+pub use searches::{LineMatches, Searcher};
+
 /// A line as fail2ban buffers it: `(text before the date, date text, text after the date)`.
 /// Regexes see `pre + post`; [`TupleLine::serial`] is the line's number in the run (1-based).
 #[derive(Clone, Debug)]
@@ -403,6 +406,10 @@ pub struct LineProcessor {
     now: Now,
     last_date: Option<f64>,
     last_time_text: String,
+    /// The line's searches, for `maxlines = 1` (multi-line filters search their buffer in
+    /// [`Core::find_failure`]).
+    searcher: Option<Searcher>,
+    matches: LineMatches,
     core: Core,
 }
 
@@ -452,6 +459,8 @@ impl LineProcessor {
             now,
             last_date: None,
             last_time_text: String::new(),
+            searcher: (filter.maxlines() == 1).then(|| Searcher::new(Arc::clone(&filter))),
+            matches: LineMatches::default(),
             core: Core {
                 filter,
                 pref_caps,
@@ -475,6 +484,9 @@ impl LineProcessor {
     /// as fail2ban-regex `-v` lists them.
     pub fn keep_prefregex_groups(&mut self, yes: bool) {
         self.core.keep_pref_groups = yes;
+        if let Some(s) = &mut self.searcher {
+            s.keep_prefregex_groups(yes);
+        }
     }
 
     /// The filter this processor runs.
@@ -491,8 +503,23 @@ impl LineProcessor {
     /// then every regex of the filter.
     pub fn process(&mut self, line: &str) -> &LineResult {
         let hit = self.dates.as_mut().and_then(|d| d.detect(line));
-        let now = self.now.get();
-        let recent = |last: Option<f64>| last.is_some_and(|d| d != 0.0 && d > now - 60.0);
+        self.process_found(line, hit, None)
+    }
+
+    /// [`LineProcessor::process`] with the date already found, by a detector built for this
+    /// filter's `datepattern` that has seen the same lines (shared by filters, or run ahead on
+    /// another thread). `searched`: this filter's [`Searcher`] already ran on the line with
+    /// that date cut out (`line[..start] + line[end..]`, the whole line without a date); it is
+    /// used unless the line turns out to reuse the last date, and is left cleared.
+    pub fn process_found(
+        &mut self,
+        line: &str,
+        hit: Option<DateHit>,
+        searched: Option<&mut LineMatches>,
+    ) -> &LineResult {
+        // "now" is read only for lines without a usable date (fail2ban reads the clock then).
+        let now = self.now;
+        let recent = |last: Option<f64>| last.is_some_and(|d| d != 0.0 && d > now.get() - 60.0);
         let mut date = None;
         let (mut s, mut e, mut use_last) = (0, 0, false);
         if let Some(h) = &hit {
@@ -511,7 +538,7 @@ impl LineProcessor {
                 use_last = true;
                 date = self.last_date;
             } else {
-                date = Some(now);
+                date = Some(now.get());
             }
         }
         if date.is_none() && recent(self.last_date) {
@@ -523,7 +550,9 @@ impl LineProcessor {
         } else {
             Cur { pre: &line[..s], date: &line[s..e], post: &line[e..] }
         };
-        self.core.find_failure(cur, date);
+        // Searches made on the cut line are void when the cut date gave way to the last one.
+        let searched = searched.filter(|_| !use_last || s == e);
+        find(&mut self.searcher, &mut self.matches, &mut self.core, cur, date, searched);
         self.core.result.date = hit;
         &self.core.result
     }
@@ -534,13 +563,39 @@ impl LineProcessor {
         self.last_time_text.clear();
         self.last_time_text.push_str(date);
         self.last_date = Some(time);
-        self.core.find_failure(Cur { pre, date, post }, Some(time));
+        let cur = Cur { pre, date, post };
+        find(&mut self.searcher, &mut self.matches, &mut self.core, cur, Some(time), None);
         &self.core.result
     }
 
     /// The result of the last processed line.
     pub fn last(&self) -> &LineResult {
         &self.core.result
+    }
+}
+
+/// fail2ban's `findFailure`: a single line as its searches, then the state they feed; a
+/// multi-line buffer as a whole.
+fn find(
+    searcher: &mut Option<Searcher>,
+    scratch: &mut LineMatches,
+    core: &mut Core,
+    cur: Cur<'_>,
+    date: Option<f64>,
+    searched: Option<&mut LineMatches>,
+) {
+    match searcher {
+        Some(searcher) => {
+            let m = match searched {
+                Some(m) => m,
+                None => {
+                    searcher.run(cur.pre, cur.post, scratch);
+                    scratch
+                }
+            };
+            core.apply(cur, date, m);
+        }
+        None => core.find_failure(cur, date),
     }
 }
 
@@ -581,7 +636,20 @@ impl Core {
 
         self.run_regexes(f, &org, date, &mut make_cur, &mut line_ignored);
 
-        // fail2ban-regex's verdict.
+        self.verdict(f, line_ignored);
+        if multi {
+            let r = &mut self.result;
+            let full = snapshot.len() >= f.maxlines();
+            for l in &snapshot[usize::from(full)..] {
+                if !self.buffer.iter().any(|b| **b == **l) {
+                    r.consumed.push(Arc::clone(l));
+                }
+            }
+        }
+    }
+
+    /// fail2ban-regex's verdict on the line, from the failures found.
+    fn verdict(&mut self, f: &Filter, line_ignored: bool) {
         let r = &mut self.result;
         r.prefregex_matched = f.prefregex().is_some() && self.pref_matched;
         if r.prefregex_matched && self.keep_pref_groups {
@@ -596,14 +664,77 @@ impl Core {
         } else {
             LineClass::Missed
         };
-        if multi {
-            let full = snapshot.len() >= f.maxlines();
-            for l in &snapshot[usize::from(full)..] {
-                if !self.buffer.iter().any(|b| **b == **l) {
-                    r.consumed.push(Arc::clone(l));
-                }
+    }
+
+    /// A single line (`maxlines = 1`): what its searches found (`m`, cleared here) applied to
+    /// the run's state: MLFID merges, failure ids, the verdict.
+    fn apply(&mut self, cur: Cur<'_>, date: Option<f64>, m: &mut LineMatches) {
+        self.serial += 1;
+        self.result.reset(self.serial);
+        self.result.time = date;
+        let filter = Arc::clone(&self.filter);
+        let f = &*filter;
+        if m.pref_searched {
+            self.pref_matched = m.pref_matched;
+            if m.pref_matched && self.keep_pref_groups {
+                self.last_pref_groups = m.pref_groups.take();
             }
         }
+        self.result.aborted.append(&mut m.aborted);
+        self.result.ignore_hits.append(&mut m.ignore_hits);
+        let mut cur_arc: Option<Arc<TupleLine>> = None;
+        for hit in m.hits.drain(..) {
+            let cur_line = cur_arc
+                .get_or_insert_with(|| {
+                    Arc::new(TupleLine::with_serial(cur.pre, cur.date, cur.post, self.serial))
+                })
+                .clone();
+            self.record(f, hit.regex, hit.fail, std::slice::from_ref(&cur_line), date);
+        }
+        self.verdict(f, m.line_ignored);
+    }
+
+    /// A failregex match (groups merged) through MLFID merge and id selection into the
+    /// line's failures.
+    fn record(
+        &mut self,
+        f: &Filter,
+        i: usize,
+        mut fail: FailData,
+        matched: &[Arc<TupleLine>],
+        date: Option<f64>,
+    ) {
+        let mlfid = fail.get(key::MLFID).map(Value::py_str);
+        let mut cached = Cached::No;
+        let now = Instant::now();
+        if let Some(m) = &mlfid {
+            (fail, cached) = multiline::merge(&mut self.cache, m, fail, matched, now);
+        } else {
+            let mut m = match fail.pop(key::MATCHES) {
+                Some(Value::Lines(l)) => l,
+                _ => Vec::new(),
+            };
+            m.extend(matched.iter().cloned());
+            fail.set(key::MATCHES, Value::Lines(m));
+        }
+        let id = match select_id(&mut fail, mlfid.is_some()) {
+            Ok(id) => id,
+            Err(()) => {
+                tracing::error!(
+                    "no failure id found by failregex {} ({}): the match is dropped",
+                    i + 1,
+                    f.failregex()[i].source()
+                );
+                return;
+            }
+        };
+        if id.is_none() {
+            fail.set(key::MLFPENDING, Value::Int(1));
+        }
+        if let (Some(m), Cached::Yes) = (&mlfid, cached) {
+            self.cache.set(m, fail.clone(), now);
+        }
+        self.result.failures.push(Failure { regex: i, id, time: date, data: fail });
     }
 
     /// Ignore pre-check, prefregex, then every failregex (fail2ban's `findFailure` body).
@@ -670,6 +801,9 @@ impl Core {
                 dirty = false;
             }
             let text = if use_text1 { &self.text1 } else { &self.text0 };
+            if !f.fail_prefilter().may_match(i, text) {
+                continue;
+            }
             let caps = &mut self.fail_caps[i];
             if !search(fr, text, caps, RegexKind::Failregex, i, &mut self.result.aborted) {
                 continue;
@@ -713,37 +847,7 @@ impl Core {
                     fail = merged;
                 }
             }
-            let mlfid = fail.get(key::MLFID).map(Value::py_str);
-            let mut cached = Cached::No;
-            let now = Instant::now();
-            if let Some(m) = &mlfid {
-                (fail, cached) = multiline::merge(&mut self.cache, m, fail, &split.matched, now);
-            } else {
-                let mut m = match fail.pop(key::MATCHES) {
-                    Some(Value::Lines(l)) => l,
-                    _ => Vec::new(),
-                };
-                m.extend(split.matched.iter().cloned());
-                fail.set(key::MATCHES, Value::Lines(m));
-            }
-            let id = match select_id(&mut fail, mlfid.is_some()) {
-                Ok(id) => id,
-                Err(()) => {
-                    tracing::error!(
-                        "no failure id found by failregex {} ({}): the match is dropped",
-                        i + 1,
-                        fr.source()
-                    );
-                    continue;
-                }
-            };
-            if id.is_none() {
-                fail.set(key::MLFPENDING, Value::Int(1));
-            }
-            if let (Some(m), Cached::Yes) = (&mlfid, cached) {
-                self.cache.set(m, fail.clone(), now);
-            }
-            self.result.failures.push(Failure { regex: i, id, time: date, data: fail });
+            self.record(f, i, fail, &split.matched, date);
         }
     }
 

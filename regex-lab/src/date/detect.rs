@@ -98,6 +98,21 @@ pub(crate) struct Selector {
     /// Last winner's end: (chars, char before, char at).
     last_end: (usize, Option<char>, Option<char>),
     first_unused: usize,
+    /// How the last `select` was decided, if the quick re-check of the last winner did it.
+    pub fast: Option<FastWin>,
+}
+
+/// A date found by the quick re-check of the last winner (step 1 of the module docs), and
+/// the state that decision depended on: another selector over the same templates in that
+/// state decides the same way on the same line ([`Selector::confirm_fast`]). Parallel replay
+/// detects dates speculatively on worker threads and confirms them in line order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FastWin {
+    tid: usize,
+    last_pos: (usize, Option<char>, Option<char>),
+    last_end: (usize, Option<char>, Option<char>),
+    dist: usize,
+    end: usize,
 }
 
 /// A candidate kept while the scan goes on.
@@ -130,6 +145,7 @@ impl Selector {
             last_pos: (1, None, None),
             last_end: (FAR, None, None),
             first_unused: 0,
+            fast: None,
         }
     }
 
@@ -167,6 +183,7 @@ impl Selector {
     ) -> Option<usize> {
         let text = Text::new(line);
         let n = self.slots.len();
+        self.fast = None;
         let mut candidate: Option<Candidate> = None;
         let mut skip = FAR;
         // (slot index, distance, end) of the winner; its spans are in `caps` unless it is the
@@ -199,6 +216,13 @@ impl Selector {
                 let (dist, end) = (text.char_of(s), text.char_of(e));
                 if n == 1 || anchored || (dist == self.last_pos.0 && end == self.last_end.0) {
                     winner = Some((i, dist, end));
+                    self.fast = Some(FastWin {
+                        tid,
+                        last_pos: self.last_pos,
+                        last_end: self.last_end,
+                        dist,
+                        end,
+                    });
                 } else {
                     let mut v = Vec::new();
                     copy_spans(&caps[tid], &mut v);
@@ -251,6 +275,36 @@ impl Selector {
             }
         };
         let tid = self.slots[i].tid;
+        self.won(i, dist, end, &text, templates);
+        Some(tid)
+    }
+
+    /// Replays `fw`, a quick decision another selector over the same templates made on
+    /// `line`: if this selector is in the state it depended on, it wins here too, and the
+    /// bookkeeping is done as [`Selector::select`] would have; else nothing changes and the
+    /// caller must select.
+    pub(crate) fn confirm_fast(
+        &mut self,
+        templates: &[Compiled],
+        line: &str,
+        fw: &FastWin,
+    ) -> bool {
+        let i = self.last_idx;
+        if i >= self.slots.len()
+            || self.slots[i].tid != fw.tid
+            || self.last_pos != fw.last_pos
+            || self.last_end != fw.last_end
+        {
+            return false;
+        }
+        self.raw_hits[fw.tid] += 1;
+        self.won(i, fw.dist, fw.end, &Text::new(line), templates);
+        self.fast = Some(fw.clone());
+        true
+    }
+
+    /// Step 3 of the module docs for the winner in slot `i`, matched at chars `dist..end`.
+    fn won(&mut self, i: usize, dist: usize, end: usize, text: &Text, templates: &[Compiled]) {
         let slot = &mut self.slots[i];
         slot.hits += 1;
         slot.last_used = wall_clock();
@@ -260,14 +314,13 @@ impl Selector {
         }
         self.last_pos = (dist, text.char_before(dist), text.char_at(dist));
         // Python's `line[end-1]` wraps to the last char when `end` is 0.
-        let end_before = if end == 0 { line.chars().last() } else { text.char_before(end) };
+        let end_before = if end == 0 { text.s.chars().last() } else { text.char_before(end) };
         self.last_end = (end, end_before, text.char_at(end));
         let mut i = i;
         if i != 0 && i != self.last_idx {
             i = self.reorder(i, templates);
         }
         self.last_idx = i;
-        Some(tid)
     }
 
     fn reorder(&mut self, num: usize, templates: &[Compiled]) -> usize {

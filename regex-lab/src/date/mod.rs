@@ -34,6 +34,7 @@ mod tz;
 
 use crate::engine::{Captures, Regex, RegexOptions};
 
+pub use detect::FastWin;
 use detect::Selector;
 use parse::{Converter, Field};
 use pattern::{Kind, Spec};
@@ -267,6 +268,21 @@ impl DateDetector {
             }
         };
         Some(DateHit { start, end, template: tid, time })
+    }
+
+    /// How the last [`DateDetector::detect`] was decided, when the quick re-check of the last
+    /// winning template decided it (nearly every line of a homogeneous log).
+    pub fn last_fast(&self) -> Option<&FastWin> {
+        self.selector.fast.as_ref()
+    }
+
+    /// Accounts for `line` as if [`DateDetector::detect`] had run, using `fw` (from
+    /// [`DateDetector::last_fast`] of another detector with the same templates and clock, e.g.
+    /// on another thread): true if this detector is in the state that decision depended on,
+    /// so `detect` would have found the same date; then its counters and order are updated
+    /// exactly as `detect` would. False: nothing changed, call `detect`.
+    pub fn confirm_fast(&mut self, line: &str, fw: &FastWin) -> bool {
+        self.selector.confirm_fast(&self.templates, line, fw)
     }
 
     /// Templates with hits, in the detector's current (possibly reordered) order.

@@ -1,0 +1,186 @@
+//! The searches of `findFailure` for one line, apart from the state they feed.
+//!
+//! With `maxlines = 1` every regex search of a line depends on the line alone: the ignore
+//! pre-check, the prefregex and its `content`, the failregexes the prefilter proposes, and
+//! the ignoreregex check of each failregex hit. A [`Searcher`] runs them and records what
+//! they found in [`LineMatches`]; [`super::LineProcessor`] then applies that to its state
+//! (MLFID cache, failure ids, verdict) in log order. Parallel replay runs searchers on
+//! worker threads; a single-threaded run uses the very same two steps, so both give the
+//! same results by construction.
+
+use std::sync::Arc;
+
+use super::{groups_of, search, Aborted, FailData};
+use crate::engine::Captures;
+use crate::filter::{key, Filter, FilterRegex, RegexKind};
+
+/// What a line's searches found (see the module docs). Reuse one across lines.
+#[derive(Clone, Debug, Default)]
+pub struct LineMatches {
+    /// The prefregex was searched (the ignore pre-check did not end the line first).
+    pub(super) pref_searched: bool,
+    pub(super) pref_matched: bool,
+    /// The prefregex's groups, when the processor keeps them for the report.
+    pub(super) pref_groups: Option<FailData>,
+    /// Failregex hits not discarded by an ignoreregex, in filter order.
+    pub(super) hits: Vec<Hit>,
+    /// Every ignoreregex hit, in search order.
+    pub(super) ignore_hits: Vec<usize>,
+    pub(super) line_ignored: bool,
+    pub(super) aborted: Vec<Aborted>,
+}
+
+/// One failregex hit: its groups with the prefregex's merged underneath.
+#[derive(Clone, Debug)]
+pub(super) struct Hit {
+    pub regex: usize,
+    pub fail: FailData,
+}
+
+impl LineMatches {
+    fn clear(&mut self) {
+        self.pref_searched = false;
+        self.pref_matched = false;
+        self.pref_groups = None;
+        self.hits.clear();
+        self.ignore_hits.clear();
+        self.line_ignored = false;
+        self.aborted.clear();
+    }
+}
+
+/// Runs one filter's searches on lines (`maxlines = 1`); one per thread.
+pub struct Searcher {
+    filter: Arc<Filter>,
+    pref_caps: Option<Captures>,
+    fail_caps: Vec<Captures>,
+    ign_caps: Vec<Captures>,
+    /// `pre + post + "\n"`: what the prefregex sees.
+    text0: String,
+    /// `content + "\n"` after the prefregex.
+    text1: String,
+    candidates: Vec<u32>,
+    keep_pref_groups: bool,
+}
+
+impl Searcher {
+    pub fn new(filter: Arc<Filter>) -> Searcher {
+        Searcher {
+            pref_caps: filter.prefregex().map(FilterRegex::captures),
+            fail_caps: filter.failregex().iter().map(FilterRegex::captures).collect(),
+            ign_caps: filter.ignoreregex().iter().map(FilterRegex::captures).collect(),
+            filter,
+            text0: String::new(),
+            text1: String::new(),
+            candidates: Vec::new(),
+            keep_pref_groups: false,
+        }
+    }
+
+    /// Also record the prefregex's groups (fail2ban-regex `-v`).
+    pub fn keep_prefregex_groups(&mut self, yes: bool) {
+        self.keep_pref_groups = yes;
+    }
+
+    /// Searches the line whose regex text is `pre + post` (the line with its date cut out).
+    pub fn run(&mut self, pre: &str, post: &str, out: &mut LineMatches) {
+        out.clear();
+        let filter = Arc::clone(&self.filter);
+        let f = &*filter;
+        self.text0.clear();
+        self.text0.push_str(pre);
+        self.text0.push_str(post);
+        self.text0.push('\n');
+
+        // With many more failregexes than ignoreregexes, ignoreregexes run first.
+        if !f.ignoreregex().is_empty() && f.ignoreregex().len() + 2 < f.failregex().len() {
+            let text = std::mem::take(&mut self.text0);
+            let hit = self.ignore(f, &text, out);
+            self.text0 = text;
+            if hit {
+                return;
+            }
+        }
+
+        // The prefregex; a non-empty `content` is what the failregexes see.
+        let mut use_text1 = false;
+        if let (Some(pref), Some(caps)) = (f.prefregex(), self.pref_caps.as_mut()) {
+            out.pref_searched = true;
+            out.pref_matched =
+                search(pref, &self.text0, caps, RegexKind::Prefregex, 0, &mut out.aborted);
+            if !out.pref_matched {
+                return;
+            }
+            if self.keep_pref_groups {
+                out.pref_groups = Some(groups_of(pref, caps, &self.text0));
+            }
+            // `content` as fail2ban pops it from the groups (after `alt_`/`tuple_` merges).
+            let content: Option<Arc<str>> = if pref.alt().is_empty() && pref.tuple().is_empty() {
+                pref.group_of(key::CONTENT).and_then(|g| caps.text(&self.text0, g)).map(Arc::from)
+            } else {
+                match groups_of(pref, caps, &self.text0).pop(key::CONTENT) {
+                    Some(super::Value::Str(c)) => Some(c),
+                    _ => None,
+                }
+            };
+            if let Some(content) = content.filter(|c| !c.is_empty()) {
+                self.text1.clear();
+                self.text1.push_str(&content);
+                self.text1.push('\n');
+                use_text1 = true;
+            }
+        }
+
+        // The failregexes the prefilter proposes, in order (the others cannot match).
+        let text = std::mem::take(if use_text1 { &mut self.text1 } else { &mut self.text0 });
+        let mut candidates = std::mem::take(&mut self.candidates);
+        f.fail_prefilter().candidates(&text, &mut candidates);
+        // Built on the first hit only: most lines match no failregex.
+        let mut pre_groups: Option<FailData> = None;
+        for &i in &candidates {
+            let i = i as usize;
+            let fr = &f.failregex()[i];
+            let caps = &mut self.fail_caps[i];
+            if !search(fr, &text, caps, RegexKind::Failregex, i, &mut out.aborted) {
+                continue;
+            }
+            let mut fail = groups_of(fr, caps, &text);
+            if !f.ignoreregex().is_empty() && self.ignore(f, &text, out) {
+                continue;
+            }
+            if let (Some(pref), Some(pcaps)) = (f.prefregex(), self.pref_caps.as_ref()) {
+                let pre = pre_groups.get_or_insert_with(|| {
+                    let mut g = groups_of(pref, pcaps, &self.text0);
+                    g.pop(key::CONTENT);
+                    g
+                });
+                if !pre.items.is_empty() {
+                    let mut merged = pre.clone();
+                    merged.update(fail);
+                    fail = merged;
+                }
+            }
+            out.hits.push(Hit { regex: i, fail });
+        }
+        self.candidates = candidates;
+        *(if use_text1 { &mut self.text1 } else { &mut self.text0 }) = text;
+    }
+
+    /// fail2ban's `_ignoreLine` for one line: every ignoreregex the prefilter proposes.
+    fn ignore(&mut self, f: &Filter, text: &str, out: &mut LineMatches) -> bool {
+        let mut found = false;
+        let mut candidates = Vec::new();
+        f.ignore_prefilter().candidates(text, &mut candidates);
+        for &j in &candidates {
+            let j = j as usize;
+            let ir = &f.ignoreregex()[j];
+            if search(ir, text, &mut self.ign_caps[j], RegexKind::Ignoreregex, j, &mut out.aborted)
+            {
+                found = true;
+                out.line_ignored = true;
+                out.ignore_hits.push(j);
+            }
+        }
+        found
+    }
+}
