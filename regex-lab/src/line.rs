@@ -434,6 +434,8 @@ struct Core {
     pref_matched: bool,
     /// Keep the prefregex's groups for the report (fail2ban-regex `-v`).
     keep_pref_groups: bool,
+    /// Track `fail['matches']` (the lines behind each failure); counting needs none of it.
+    keep_matches: bool,
     last_pref_groups: Option<FailData>,
     serial: u64,
     result: LineResult,
@@ -473,6 +475,7 @@ impl LineProcessor {
                 cache: MlfidCache::new(),
                 pref_matched: false,
                 keep_pref_groups: false,
+                keep_matches: true,
                 last_pref_groups: None,
                 serial: 0,
                 result: LineResult::empty(),
@@ -487,6 +490,24 @@ impl LineProcessor {
         if let Some(s) = &mut self.searcher {
             s.keep_prefregex_groups(yes);
         }
+    }
+
+    /// Whether failures carry the lines behind them (`fail['matches']`, on by default). A
+    /// replay only counts, so it turns this off: no line is copied for it. Single-line
+    /// filters only (multi-line matches need their lines to consume the buffer).
+    pub fn keep_matches(&mut self, yes: bool) {
+        self.core.keep_matches = yes;
+    }
+
+    /// A searcher for this processor's single-line searches, set up as its own (to run them
+    /// on another thread, see [`LineProcessor::process_found`]); `None` for a multi-line
+    /// filter, whose searches need the line buffer.
+    pub fn new_searcher(&self) -> Option<Searcher> {
+        self.searcher.as_ref().map(|_| {
+            let mut s = Searcher::new(Arc::clone(&self.core.filter));
+            s.keep_prefregex_groups(self.core.keep_pref_groups);
+            s
+        })
     }
 
     /// The filter this processor runs.
@@ -684,6 +705,10 @@ impl Core {
         self.result.ignore_hits.append(&mut m.ignore_hits);
         let mut cur_arc: Option<Arc<TupleLine>> = None;
         for hit in m.hits.drain(..) {
+            if !self.keep_matches {
+                self.record(f, hit.regex, hit.fail, &[], date);
+                continue;
+            }
             let cur_line = cur_arc
                 .get_or_insert_with(|| {
                     Arc::new(TupleLine::with_serial(cur.pre, cur.date, cur.post, self.serial))
@@ -704,7 +729,11 @@ impl Core {
         matched: &[Arc<TupleLine>],
         date: Option<f64>,
     ) {
-        let mlfid = fail.get(key::MLFID).map(Value::py_str);
+        let mlfid: Option<Arc<str>> = match fail.get(key::MLFID) {
+            Some(Value::Str(s)) => Some(Arc::clone(s)),
+            Some(v) => Some(v.py_str().into()),
+            None => None,
+        };
         let mut cached = Cached::No;
         let now = Instant::now();
         if let Some(m) = &mlfid {

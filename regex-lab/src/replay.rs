@@ -1,13 +1,14 @@
 //! `regex-lab replay`: run logs through filters and count like fail2ban-regex.
 //!
 //! The input is read once, line by line, and every line is fed to every filter (each with its
-//! own [`LineProcessor`]: date detector, line buffer, MLFID cache). Results are the counts
+//! own [`LineProcessor`]: line buffer, MLFID cache; filters with the same `datepattern` share
+//! a date detector), on `--threads` threads ([`crate::pipeline`]). Results are the counts
 //! fail2ban-regex prints, compared against it in `tests/differential.rs`.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::config::{self, ConfigSource, FilterSpec};
 use crate::date::{Clock, DateDetector, TemplateHits, Zone};
@@ -15,6 +16,8 @@ use crate::error::Error;
 use crate::filter::{Filter, FilterOptions};
 use crate::input::{LineReader, Source};
 use crate::line::{LineProcessor, Now};
+use crate::pipeline::{self, DateGroup, Job};
+use crate::progress;
 use crate::report::counts::Keep;
 use crate::report::{self, Counts, FilterRun, RunSummary};
 
@@ -65,6 +68,13 @@ pub struct ReplayArgs {
     /// Print every missed line, not only up to 20 (kept in memory until the report).
     #[arg(long)]
     pub print_all_missed: bool,
+
+    /// Threads for date detection and regex searches (default: one per CPU; 1: no threads).
+    ///
+    /// Results do not depend on it: state (dates, MLFID, multi-line buffers, counts) is
+    /// applied in log order in one place.
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 impl ReplayArgs {
@@ -80,6 +90,7 @@ impl ReplayArgs {
             print_all_matched: false,
             print_all_ignored: false,
             print_all_missed: false,
+            threads: None,
         }
     }
 
@@ -112,7 +123,8 @@ struct Prepared {
     spec: FilterSpec,
     proc: LineProcessor,
     counts: Counts,
-    elapsed: Duration,
+    /// Its date group (filters with the same `datepattern` share one detector).
+    group: usize,
 }
 
 /// Runs a replay and writes the report to `out`.
@@ -129,9 +141,10 @@ pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         None => ConfigSource::Builtin,
     };
     let spec_texts = if args.filters.is_empty() { builtin_names() } else { args.filters.clone() };
+    let mut groups: Vec<DateGroup> = Vec::new();
     let mut filters = spec_texts
         .iter()
-        .map(|text| prepare(text, &source, &clock, args.keep()))
+        .map(|text| prepare(text, &source, &clock, args.keep(), &mut groups))
         .collect::<Result<Vec<_>, Error>>()?;
 
     // Open every log first: a missing one is an error before any work is done.
@@ -139,40 +152,24 @@ pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let mut readers = sources.iter().map(LineReader::open).collect::<Result<Vec<_>, _>>()?;
     let log_names: Vec<String> = sources.iter().map(Source::display).collect();
 
-    let mut errors = Vec::new();
-    let mut lines = 0u64;
-    let timed_per_filter = filters.len() > 1;
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let progress = progress::Bar::for_inputs(&readers);
+    let report_progress = |bytes: u64, lines: u64| progress.update(bytes, lines);
+    let opts = pipeline::Options {
+        threads,
+        progress: progress.is_shown().then_some(&report_progress as &dyn Fn(u64, u64)),
+    };
     let start = Instant::now();
-    for reader in &mut readers {
-        loop {
-            let line = match reader.next_line() {
-                Ok(Some(l)) => l,
-                Ok(None) => break,
-                Err(e) => {
-                    errors.push(format!(
-                        "{e} (after line {}); the rest is skipped",
-                        reader.line_no()
-                    ));
-                    break;
-                }
-            };
-            lines += 1;
-            for f in &mut filters {
-                let t0 = timed_per_filter.then(Instant::now);
-                let r = f.proc.process(line);
-                f.counts.add(r, line);
-                if let Some(t0) = t0 {
-                    f.elapsed += t0.elapsed();
-                }
-            }
-        }
-    }
+    let mut jobs: Vec<Job> = filters
+        .iter_mut()
+        .map(|f| Job { proc: &mut f.proc, counts: &mut f.counts, group: f.group })
+        .collect();
+    let stats = pipeline::run(&mut readers, &mut groups, &mut jobs, &opts);
     let elapsed = start.elapsed();
-    if !timed_per_filter {
-        for f in &mut filters {
-            f.elapsed = elapsed;
-        }
-    }
+    progress.finish();
+    let (lines, errors) = (stats.lines, stats.errors);
 
     let summary = RunSummary {
         logs: &log_names,
@@ -184,14 +181,11 @@ pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
                 spec: &f.spec_text,
                 options: &f.spec,
                 filter: f.proc.filter(),
-                date_describe: f.proc.dates().map(DateDetector::describe).unwrap_or_default(),
+                date_describe: groups[f.group].detector.describe(),
                 counts: &f.counts,
-                date_hits: f
-                    .proc
-                    .dates()
-                    .map(|d| date_hits(d, args.verbose > 0))
-                    .unwrap_or_default(),
-                elapsed: f.elapsed,
+                date_hits: date_hits(&groups[f.group].detector, args.verbose > 0),
+                // Filters share reading, dates and threads: the run's time is each one's.
+                elapsed,
             })
             .collect(),
         errors: &errors,
@@ -221,27 +215,36 @@ fn date_hits(d: &DateDetector, verbose: bool) -> Vec<TemplateHits> {
     }
 }
 
-/// Loads, compiles and sets up one filter.
+/// Loads, compiles and sets up one filter; its date group is found or added in `groups`.
 fn prepare(
     text: &str,
     source: &ConfigSource,
     clock: &Clock,
     keep: Keep,
+    groups: &mut Vec<DateGroup>,
 ) -> Result<Prepared, Error> {
     let spec = FilterSpec::parse(text)?;
     let def = config::load_filter(source, &spec)?;
     let filter = Filter::new(&def, &FilterOptions::default())?;
-    let dates = DateDetector::new(def.datepattern.as_deref(), clock.clone())?;
+    let group = match groups.iter().position(|g| g.serves(def.datepattern.as_deref())) {
+        Some(g) => g,
+        None => {
+            groups.push(DateGroup::new(def.datepattern.clone(), clock.clone())?);
+            groups.len() - 1
+        }
+    };
     let counts = Counts::new(filter.failregex().len(), filter.ignoreregex().len(), keep);
     Ok(Prepared {
         spec_text: text.to_string(),
         spec,
         proc: {
-            let mut p = LineProcessor::new(Arc::new(filter), Some(dates), Now::System);
+            let mut p = LineProcessor::new(Arc::new(filter), None, Now::System);
             p.keep_prefregex_groups(keep.hits);
+            // The report counts; it never shows the lines behind a failure.
+            p.keep_matches(false);
             p
         },
         counts,
-        elapsed: Duration::ZERO,
+        group,
     })
 }

@@ -204,6 +204,9 @@ pub struct DateDetector {
     converter: Converter,
     clock: Clock,
     none: bool,
+    /// The last conversion, (template, matched text, time): consecutive lines often carry
+    /// the same timestamp, and converting is a pure function of these (for a given clock).
+    memo: Option<(usize, String, Option<f64>)>,
 }
 
 impl std::fmt::Debug for DateDetector {
@@ -246,6 +249,7 @@ impl DateDetector {
             converter,
             clock,
             none,
+            memo: None,
         })
     }
 
@@ -255,17 +259,27 @@ impl DateDetector {
         let tpl = &self.templates[tid];
         let (start, end) = self.spans.get(1).copied().flatten().unwrap_or((0, 0));
         let text = |i: usize| self.spans.get(i).copied().flatten().map(|(s, e)| &line[s..e]);
+        let whole = text(0).unwrap_or("");
         let time = if start == end {
             None
+        } else if let Some((_, _, t)) =
+            self.memo.as_ref().filter(|(id, w, _)| *id == tid && w.as_str() == whole)
+        {
+            *t
         } else {
-            match tpl.spec.kind {
+            let t = match tpl.spec.kind {
                 Kind::Pattern => {
                     let fields = tpl.fields.iter().filter_map(|&(f, i)| Some((f, text(i)?)));
                     self.converter.strptime(fields)
                 }
                 Kind::Epoch { long, group } => text(group).and_then(|v| parse::epoch(v, long)),
                 Kind::Tai64n => text(1).and_then(parse::tai64n),
-            }
+            };
+            let mut w = self.memo.take().map(|(_, w, _)| w).unwrap_or_default();
+            w.clear();
+            w.push_str(whole);
+            self.memo = Some((tid, w, t));
+            t
         };
         Some(DateHit { start, end, template: tid, time })
     }
@@ -354,6 +368,7 @@ impl DateDetector {
     /// Moves "now" (year inference, time-only dates). fail2ban-regex reads the real clock
     /// on every line; a long replay may call this to follow it.
     pub fn set_now(&mut self, now: f64) {
+        self.memo = None;
         self.clock.now = now;
         self.converter.set_now(now);
     }
