@@ -1,1 +1,3 @@
-//! TODO
+//! `regex-lab explain`: trace one line through every stage of a filter.
+
+pub mod sanitize;
