@@ -13,6 +13,7 @@
 //! Where filters come from ([`FilterLookup`]): `--config-dir DIR` when given; otherwise the
 //! built-in filters for a name that is one, else `/etc/fail2ban`.
 
+pub mod cli;
 pub mod report;
 pub mod runner;
 

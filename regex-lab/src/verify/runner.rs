@@ -2,27 +2,64 @@
 //! line at a time the way fail2ban's test does, and its results turned into [`Got`]s.
 
 use crate::config::FilterDef;
-use crate::date::{Clock, Zone};
+use crate::date::{Clock, DateDetector, Zone};
 use crate::engine::{Regex, RegexOptions};
 use crate::error::Error;
-use crate::sample::Got;
+use crate::filter::{key, Filter, FilterOptions};
+use crate::line::{Failure, LineProcessor, Now, Value};
+use crate::sample::{Field, Got, Id};
 use jiff::tz::TimeZone;
+use std::sync::Arc;
 
 /// A compiled variant with its state (line buffer, MLFID cache, date detector).
 pub struct VariantRunner {
+    processor: LineProcessor,
+    /// What a journal line's date text is (`TEST_NOW_STR`: "now" in UTC, ISO).
+    journal_date: String,
+    now: f64,
     failregex: Vec<String>,
     sources: Vec<String>,
 }
 
 impl VariantRunner {
-    /// Compiles `def` as fail2ban's sample test does (no DNS, every regex checked).
-    pub fn new(_def: FilterDef, _clock: &Clock) -> Result<VariantRunner, Error> {
-        unimplemented!("connect to core's Filter/LineProcessor")
+    /// Compiles `def` as fail2ban's sample test does: `<HOST>` with DNS names (the test's
+    /// Filter keeps the default `usedns`), raw IDs (no DNS lookups), every failregex checked.
+    pub fn new(def: FilterDef, clock: &Clock) -> Result<VariantRunner, Error> {
+        let filter =
+            Arc::new(Filter::new(&def, &FilterOptions { usedns_no: false, maxlines: None })?);
+        let dates = DateDetector::new(def.datepattern.as_deref(), clock.clone())?;
+        let failregex = filter.failregex().iter().map(|r| r.expanded().to_string()).collect();
+        let sources = filter.failregex().iter().map(|r| r.source().to_string()).collect();
+        let journal_date = jiff::Timestamp::from_second(clock.now.floor() as i64)
+            .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S").to_string())
+            .unwrap_or_default();
+        Ok(VariantRunner {
+            processor: LineProcessor::new(filter, Some(dates), Now::Fixed(clock.now)),
+            journal_date,
+            now: clock.now,
+            failregex,
+            sources,
+        })
     }
 
-    /// Processes one line. Journal lines are pre-dated at "now" and skip date detection.
-    pub fn run(&mut self, _text: &str, _journal: bool) -> Result<Vec<Got>, Error> {
-        unimplemented!("connect to core's Filter/LineProcessor")
+    /// Processes one line. Journal lines are pre-dated at "now" and skip date detection
+    /// (fail2ban: `processLine(('', TEST_NOW_STR, line), TEST_NOW)`).
+    pub fn run(&mut self, text: &str, journal: bool) -> Result<Vec<Got>, Error> {
+        let filter = Arc::clone(self.processor.filter());
+        let result = if journal {
+            self.processor.process_dated("", &self.journal_date, text, self.now)
+        } else {
+            self.processor.process(text)
+        };
+        if let Some(a) = result.aborted.first() {
+            return Err(Error::Other(format!(
+                "{} #{}: {} on line {text:?}",
+                a.kind.as_str(),
+                a.index + 1,
+                a.message
+            )));
+        }
+        Ok(result.failures.iter().map(|f| got(&filter, f)).collect())
     }
 
     /// The failregexes after tag expansion (fail2ban's `getFailRegex()`).
@@ -33,6 +70,39 @@ impl VariantRunner {
     /// The failregexes as written in the filter, for reports.
     pub fn failregex_sources(&self) -> &[String] {
         &self.sources
+    }
+}
+
+/// The judge's view of one failure.
+fn got(filter: &Filter, f: &Failure) -> Got {
+    let names = filter.names();
+    // The ID is an IPAddr of a family when it came from ip4/ip6 and no separate fid won
+    // (then fail2ban stores the address under `ip` and the raw fid is the ID).
+    let from_ip = (f.data.get(key::IP4).is_some() || f.data.get(key::IP6).is_some())
+        && f.data.get(key::IP).is_none();
+    let fields = f
+        .data
+        .iter()
+        .filter_map(|(k, v)| {
+            let field = match v {
+                Value::None => Field::None,
+                Value::Str(s) => Field::Str(s.clone()),
+                Value::Int(i) => Field::Int(*i),
+                Value::Set(s) => Field::List(s.iter().cloned().collect()),
+                // A tuple never equals a JSON list in fail2ban's comparison.
+                Value::Tuple(_) => Field::Str(v.py_str()),
+                Value::Lines(_) => return None,
+            };
+            Some((names.name(k).to_string(), field))
+        })
+        .collect();
+    Got {
+        regex: f.regex,
+        id: f.id.as_ref().map(|text| Id { text: text.clone(), ip: from_ip, cidr: None }),
+        time: f.time,
+        nofail: f.is_nofail(),
+        fields,
+        matches: f.matches().len(),
     }
 }
 
