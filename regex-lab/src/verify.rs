@@ -51,7 +51,7 @@ pub enum SourceChoice {
 }
 
 impl SourceChoice {
-    fn source(&self) -> ConfigSource {
+    pub fn source(&self) -> ConfigSource {
         match self {
             SourceChoice::Dir(d) => ConfigSource::Dir(d.clone()),
             SourceChoice::Builtin => ConfigSource::Builtin,
@@ -298,5 +298,10 @@ fn run_plan(
 
 // TODO(verify): use the builtin module's lookup once the config branch lands.
 fn builtin_has(name: &str) -> bool {
-    matches!(name, "proxmox" | "sshd" | "proxmenux")
+    builtin_names().contains(&name)
+}
+
+/// Names of the built-in filters.
+pub fn builtin_names() -> &'static [&'static str] {
+    &["proxmox", "sshd", "proxmenux"]
 }
