@@ -90,6 +90,8 @@ pub struct VerifyOptions {
     pub lookup: FilterLookup,
     /// "now" and the zone for times without one; fail2ban's test clock by default.
     pub clock: Clock,
+    /// Which sample files to run (by file name); everything by default.
+    pub select: Selection,
 }
 
 impl Default for VerifyOptions {
@@ -97,6 +99,7 @@ impl Default for VerifyOptions {
         VerifyOptions {
             lookup: FilterLookup::Auto,
             clock: Clock { now: TEST_NOW as f64, zone: Zone::Named(TEST_TZ.to_string()) },
+            select: Selection::default(),
         }
     }
 }
@@ -127,6 +130,9 @@ pub fn verify_paths(paths: &[PathBuf], opts: &VerifyOptions) -> Result<VerifyRep
     let mut parsed = Vec::new();
     for path in &files {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if !opts.select.selects(&name) {
+            continue;
+        }
         parsed.push((path, name.clone(), read_sample(path, &name)));
     }
     let mut added_by = std::collections::HashMap::new();
@@ -301,7 +307,74 @@ fn builtin_has(name: &str) -> bool {
     builtin_names().contains(&name)
 }
 
+/// A rust-lang/regex `REGEX_TEST`-style selection of sample files by name: comma-separated
+/// substrings; a leading `-` excludes. Empty selects everything; with only exclusions,
+/// everything else is selected.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    include: Vec<String>,
+    exclude: Vec<String>,
+}
+
+impl Selection {
+    pub fn parse(spec: &str) -> Selection {
+        let mut s = Selection::default();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.strip_prefix('-') {
+                Some(x) => s.exclude.push(x.to_string()),
+                None => s.include.push(part.to_string()),
+            }
+        }
+        s
+    }
+
+    /// From an environment variable (unset: everything).
+    pub fn from_env(var: &str) -> Selection {
+        Selection::parse(&std::env::var(var).unwrap_or_default())
+    }
+
+    pub fn selects(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|i| name.contains(i.as_str())))
+            && !self.exclude.iter().any(|x| name.contains(x.as_str()))
+    }
+}
+
 /// Names of the built-in filters.
 pub fn builtin_names() -> &'static [&'static str] {
     &["proxmox", "sshd", "proxmenux"]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("", "sshd", true),
+            ("sshd", "sshd", true),
+            ("sshd", "sshd-journal", true),
+            ("sshd", "proxmox", false),
+            ("-journal", "sshd-journal", false),
+            ("-journal", "sshd", true),
+            ("sshd,-journal", "sshd-journal", false),
+            ("apache, postfix", "postfix", true),
+        ];
+        for (spec, name, want) in cases {
+            assert_eq!(Selection::parse(spec).selects(name), *want, "{spec} {name}");
+        }
+    }
+
+    #[test]
+    fn lookup_rule() {
+        assert_eq!(FilterLookup::Auto.choose("sshd"), SourceChoice::Builtin);
+        assert_eq!(
+            FilterLookup::Auto.choose("apache-auth"),
+            SourceChoice::Dir(DEFAULT_CONFIG_DIR.into())
+        );
+        let dir = FilterLookup::Only(SourceChoice::Dir("/x".into()));
+        assert_eq!(dir.choose("sshd"), SourceChoice::Dir("/x".into()));
+        let missing = SourceChoice::Dir("/nonexistent".into()).missing("sshd").unwrap();
+        assert_eq!(missing, "no filter sshd in /nonexistent/filter.d");
+    }
 }

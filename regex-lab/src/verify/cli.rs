@@ -53,7 +53,7 @@ impl VerifyArgs {
             (None, true) => FilterLookup::Only(SourceChoice::Builtin),
             (None, false) => FilterLookup::Auto,
         };
-        Ok(VerifyOptions { lookup, clock: Clock { now, zone } })
+        Ok(VerifyOptions { lookup, clock: Clock { now, zone }, select: Default::default() })
     }
 }
 
