@@ -120,7 +120,8 @@ impl Value {
         }
     }
 
-    fn py_repr(&self) -> String {
+    /// Python's `repr()` of the value.
+    pub fn py_repr(&self) -> String {
         match self {
             Value::None => "None".into(),
             Value::Str(s) => {
@@ -292,7 +293,7 @@ pub struct LineResult {
     pub ignore_hits: Vec<usize>,
     /// Earlier lines this line's processing consumed from the `maxlines` buffer; fail2ban-regex
     /// moves each from missed to matched.
-    pub consumed: Vec<u64>,
+    pub consumed: Vec<Arc<TupleLine>>,
     /// The date found in the line, if any.
     pub date: Option<DateHit>,
     /// The time the failures carry.
@@ -539,7 +540,7 @@ impl Core {
             let full = snapshot.len() >= f.maxlines();
             for l in &snapshot[usize::from(full)..] {
                 if !self.buffer.iter().any(|b| **b == **l) {
-                    r.consumed.push(l.serial);
+                    r.consumed.push(Arc::clone(l));
                 }
             }
         }
@@ -1009,7 +1010,7 @@ mod tests {
         let r = p.process("b");
         assert_eq!(r.class, LineClass::Matched);
         // Line 1 is consumed; line 2 was skipped (SKIPLINES) and stays buffered.
-        assert_eq!(r.consumed, vec![1]);
+        assert_eq!(r.consumed.iter().map(|l| l.serial()).collect::<Vec<_>>(), vec![1]);
         let lines: Vec<u64> = r.failures[0].matches().iter().map(|l| l.serial()).collect();
         assert_eq!(lines, vec![1, 3]);
     }

@@ -1,1 +1,251 @@
-//! TODO
+//! `regex-lab replay`: run logs through filters and count like fail2ban-regex.
+//!
+//! The input is read once, line by line, and every line is fed to every filter (each with its
+//! own [`LineProcessor`]: date detector, line buffer, MLFID cache). Results are the counts
+//! fail2ban-regex prints, compared against it in `tests/differential.rs`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::{self, ConfigSource, FilterSpec};
+use crate::date::{Clock, DateDetector, Zone};
+use crate::error::Error;
+use crate::filter::{Filter, FilterOptions};
+use crate::input::{LineReader, Source};
+use crate::line::{LineProcessor, Now};
+use crate::report::{self, Counts, FilterRun, Origin, RunSummary};
+
+/// Replay logs through fail2ban filters and count matches like fail2ban-regex.
+///
+/// Every log line is fed to every filter; the report gives, per filter, the hits of each
+/// failregex and the line counts (ignored / matched / missed) fail2ban-regex would print for
+/// the same log and filter (with `--raw`: host names are not resolved).
+///
+/// Example: regex-lab replay /var/log/auth.log.2.gz /var/log/auth.log --filter sshd
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReplayArgs {
+    /// Log files to replay, in order (`-` reads stdin; gzip files are decompressed).
+    #[arg(value_name = "LOG", required = true)]
+    pub logs: Vec<PathBuf>,
+
+    /// Filter to run: a name with options (`sshd[mode=aggressive]`) or a filter file path.
+    ///
+    /// Repeat to run several filters over one read of the logs. Without --filter, every
+    /// built-in filter runs. Names are looked up among the built-in filters, or under
+    /// --config-dir when it is given.
+    #[arg(short = 'f', long = "filter", value_name = "NAME[OPTS]|PATH")]
+    pub filters: Vec<String>,
+
+    /// Look filters up in this fail2ban config dir, like fail2ban-regex -c (e.g. /etc/fail2ban).
+    ///
+    /// Filters are read as fail2ban reads them: filter.d/NAME.conf, NAME.d/*.conf,
+    /// NAME.local, NAME.d/*.local, with their includes.
+    #[arg(short = 'c', long = "config-dir", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+
+    /// Time zone for log times without one, like fail2ban-regex --timezone (e.g. UTC, UTC+0200).
+    ///
+    /// Default: the machine's local zone.
+    #[arg(long, visible_alias = "TZ", value_name = "ZONE")]
+    pub timezone: Option<String>,
+
+    /// Print one JSON object (counts, per-regex hits, timing) instead of the report.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also list regexes with no hits, and the id and time of every hit (like fail2ban-regex -v).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// How a replay ended, for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every log was read to its end.
+    Complete,
+    /// A log broke off while being read (reported); the counts cover what was read.
+    ReadErrors,
+}
+
+/// The built-in filter names, in report order, when no `--filter` is given.
+fn builtin_names() -> Vec<String> {
+    ["proxmox", "sshd", "proxmenux"].iter().map(|s| s.to_string()).collect()
+}
+
+struct Prepared {
+    spec_text: String,
+    spec: FilterSpec,
+    origin: Origin,
+    proc: LineProcessor,
+    counts: Counts,
+    elapsed: Duration,
+}
+
+/// Runs a replay and writes the report to `out`.
+pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let zone = match &args.timezone {
+        Some(tz) => parse_timezone(tz)?,
+        None => Zone::Local,
+    };
+    let clock = Clock { zone, ..Clock::system() };
+    let source = match &args.config_dir {
+        Some(dir) => ConfigSource::Dir(dir.clone()),
+        None => ConfigSource::Builtin,
+    };
+    let spec_texts = if args.filters.is_empty() { builtin_names() } else { args.filters.clone() };
+    let mut filters = spec_texts
+        .iter()
+        .map(|text| prepare(text, &source, &clock, args.verbose > 0))
+        .collect::<Result<Vec<_>, Error>>()?;
+
+    // Open every log first: a missing one is an error before any work is done.
+    let sources: Vec<Source> = args.logs.iter().map(|p| Source::from_arg(p)).collect();
+    let mut readers = sources.iter().map(LineReader::open).collect::<Result<Vec<_>, _>>()?;
+    let log_names: Vec<String> = sources.iter().map(Source::display).collect();
+
+    let mut errors = Vec::new();
+    let mut lines = 0u64;
+    let timed_per_filter = filters.len() > 1;
+    let start = Instant::now();
+    for reader in &mut readers {
+        loop {
+            let line = match reader.next_line() {
+                Ok(Some(l)) => l,
+                Ok(None) => break,
+                Err(e) => {
+                    errors.push(format!(
+                        "{e} (after line {}); the rest is skipped",
+                        reader.line_no()
+                    ));
+                    break;
+                }
+            };
+            lines += 1;
+            for f in &mut filters {
+                let t0 = timed_per_filter.then(Instant::now);
+                let r = f.proc.process(line);
+                f.counts.add(r, line);
+                if let Some(t0) = t0 {
+                    f.elapsed += t0.elapsed();
+                }
+            }
+        }
+    }
+    let elapsed = start.elapsed();
+    if !timed_per_filter {
+        for f in &mut filters {
+            f.elapsed = elapsed;
+        }
+    }
+
+    let summary = RunSummary {
+        logs: &log_names,
+        lines,
+        elapsed,
+        filters: filters
+            .iter()
+            .map(|f| FilterRun {
+                spec: &f.spec_text,
+                options: &f.spec.options,
+                origin: f.origin.clone(),
+                filter: f.proc.filter(),
+                counts: &f.counts,
+                date_hits: f.proc.dates().map(DateDetector::template_hits).unwrap_or_default(),
+                elapsed: f.elapsed,
+            })
+            .collect(),
+        errors: &errors,
+    };
+    let written = if args.json {
+        report::json::write(out, &summary)
+    } else {
+        report::human::write(out, &summary, args.verbose)
+    };
+    written.map_err(|e| Error::Io { path: PathBuf::from("<stdout>"), source: e })?;
+    for e in &errors {
+        tracing::error!("{e}");
+    }
+    Ok(if errors.is_empty() { Outcome::Complete } else { Outcome::ReadErrors })
+}
+
+/// Loads, compiles and sets up one filter.
+fn prepare(
+    text: &str,
+    source: &ConfigSource,
+    clock: &Clock,
+    verbose: bool,
+) -> Result<Prepared, Error> {
+    let spec = FilterSpec::parse(text)?;
+    let is_path =
+        spec.name.contains('/') || spec.name.ends_with(".conf") || spec.name.ends_with(".local");
+    let origin = match source {
+        _ if is_path => Origin::File,
+        ConfigSource::Builtin => Origin::Builtin,
+        ConfigSource::Dir(d) => Origin::Dir(d.display().to_string()),
+    };
+    let def = config::load_filter(source, &spec)?;
+    let filter = Filter::new(&def, &FilterOptions::default())?;
+    let dates = DateDetector::new(def.datepattern.as_deref(), clock.clone())?;
+    let counts = Counts::new(filter.failregex().len(), filter.ignoreregex().len(), verbose);
+    Ok(Prepared {
+        spec_text: text.to_string(),
+        spec,
+        origin,
+        proc: LineProcessor::new(Arc::new(filter), Some(dates), Now::System),
+        counts,
+        elapsed: Duration::ZERO,
+    })
+}
+
+/// `--timezone`: `UTC`/`GMT`/`Z`, optionally followed by `±hh[[:]mm]`, or a bare offset; any
+/// other name is handed to the date module as a zone name.
+pub fn parse_timezone(tz: &str) -> Result<Zone, Error> {
+    let t = tz.trim();
+    let rest = ["UTC", "GMT", "Z"].iter().find_map(|p| t.strip_prefix(p)).unwrap_or(t);
+    if rest.is_empty() {
+        return Ok(Zone::Fixed(0));
+    }
+    let bad = || {
+        Error::Other(format!(
+            "--timezone {tz:?}: not understood; use UTC, UTC+hhmm, UTC-hh:mm or a zone name"
+        ))
+    };
+    let sign = match rest.as_bytes()[0] {
+        b'+' => 1,
+        b'-' => -1,
+        _ if rest.len() == t.len()
+            && t.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)) =>
+        {
+            return Ok(Zone::Named(t.to_string()))
+        }
+        _ => return Err(bad()),
+    };
+    let digits: String = rest[1..].chars().filter(|&c| c != ':').collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || !(digits.len() == 2 || digits.len() == 4) {
+        return Err(bad());
+    }
+    let hh: i32 = digits[..2].parse().map_err(|_| bad())?;
+    let mm: i32 = if digits.len() == 4 { digits[2..].parse().map_err(|_| bad())? } else { 0 };
+    Ok(Zone::Fixed(sign * (hh * 3600 + mm * 60)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timezones() {
+        let fixed = |s: &str| match parse_timezone(s).unwrap() {
+            Zone::Fixed(o) => o,
+            z => panic!("{s}: {z:?}"),
+        };
+        assert_eq!(fixed("UTC"), 0);
+        assert_eq!(fixed("UTC+0200"), 7200);
+        assert_eq!(fixed("GMT-05:30"), -(5 * 3600 + 1800));
+        assert_eq!(fixed("+01"), 3600);
+        assert!(matches!(parse_timezone("Europe/Paris").unwrap(), Zone::Named(_)));
+        assert!(parse_timezone("UTC+2x").is_err());
+    }
+}
