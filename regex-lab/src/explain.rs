@@ -105,18 +105,10 @@ pub fn explain_lines(
     let zone = crate::verify::runner::time_zone(&clock.zone)?;
     let mut out = Vec::new();
     for line in lines {
-        let before: Vec<u64> = hits(&processor);
         let result = processor.process(line).clone();
         let date = result.date.as_ref().map(|h| {
-            let after = processor.dates().map(|d| d.template_hits()).unwrap_or_default();
-            // The template whose hit count just went up is the one that matched.
-            let template = after
-                .iter()
-                .zip(before.iter().chain(std::iter::repeat(&0)))
-                .find(|(a, b)| a.hits > **b)
-                .or_else(|| after.iter().zip(before.iter()).next())
-                .map(|(a, _)| a.name.clone())
-                .unwrap_or_default();
+            let template =
+                processor.dates().map(|d| d.template(h.template).name).unwrap_or_default();
             DateStep {
                 template,
                 text: line[h.start..h.end].to_string(),
@@ -179,10 +171,6 @@ pub fn explain_lines(
         });
     }
     Ok(out)
-}
-
-fn hits(p: &LineProcessor) -> Vec<u64> {
-    p.dates().map(|d| d.template_hits().iter().map(|t| t.hits).collect()).unwrap_or_default()
 }
 
 /// Searches `r` in `hay` and collects its named groups.
@@ -297,12 +285,12 @@ fn mark(r: &RegexStep) -> &'static str {
     }
 }
 
+/// The groups that took part in the match (the JSON output has all of them).
 fn groups(out: &mut String, r: &RegexStep, indent: &str) {
     for (name, value) in &r.groups {
-        let v = value
-            .as_deref()
-            .map_or("(did not take part)".to_string(), |v| format!("\"{}\"", sanitize(v)));
-        let _ = writeln!(out, "{indent}{name} = {v}");
+        if let Some(v) = value {
+            let _ = writeln!(out, "{indent}{name} = \"{}\"", sanitize(v));
+        }
     }
 }
 

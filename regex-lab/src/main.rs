@@ -25,6 +25,10 @@ struct Cli {
 enum Command {
     /// Replay logs through filters and count matches like fail2ban-regex.
     Replay(regex_lab::replay::ReplayArgs),
+    /// Check filters against fail2ban-format sample files (`# failJSON:` annotations).
+    Verify(regex_lab::verify::cli::VerifyArgs),
+    /// Show what a filter does with a log line, stage by stage.
+    Explain(regex_lab::explain::cli::ExplainArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +70,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 regex_lab::replay::Outcome::ReadErrors => exit::ERROR,
             })
         }
+        // 0 all passed, 1 a sample failed, 2 a file or filter could not be used.
+        Command::Verify(args) => Ok(regex_lab::verify::cli::run(&args)?),
+        Command::Explain(args) => Ok(regex_lab::explain::cli::run(&args)?),
     }
 }
 

@@ -302,9 +302,8 @@ fn run_plan(
     Ok(report)
 }
 
-// TODO(verify): use the builtin module's lookup once the config branch lands.
 fn builtin_has(name: &str) -> bool {
-    builtin_names().contains(&name)
+    crate::builtin::names().contains(&name)
 }
 
 /// A rust-lang/regex `REGEX_TEST`-style selection of sample files by name: comma-separated
@@ -337,11 +336,6 @@ impl Selection {
         (self.include.is_empty() || self.include.iter().any(|i| name.contains(i.as_str())))
             && !self.exclude.iter().any(|x| name.contains(x.as_str()))
     }
-}
-
-/// Names of the built-in filters.
-pub fn builtin_names() -> &'static [&'static str] {
-    &["proxmox", "sshd", "proxmenux"]
 }
 
 #[cfg(test)]

@@ -143,8 +143,10 @@ impl<'a> Reader<'a> {
 
     fn includes_of(&mut self, resource: &str, seen: &[String]) -> Result<Vec<String>, ConfigError> {
         let Some(file) = self.parse(resource)? else {
+            // fail2ban skips a missing include silently (common.conf's `after = common.local`
+            // is missing on most systems), so this is only worth a debug message.
             if !seen.is_empty() {
-                tracing::warn!(
+                tracing::debug!(
                     "{}: included file {resource} does not exist; skipped (as fail2ban does)",
                     seen.last().map(String::as_str).unwrap_or("")
                 );

@@ -43,7 +43,7 @@ pub struct ExplainArgs {
 }
 
 /// Runs `explain` and prints the trace; returns the exit status.
-pub fn run(args: &ExplainArgs) -> Result<i32, Error> {
+pub fn run(args: &ExplainArgs) -> Result<u8, Error> {
     let zone = parse_zone(args.timezone.as_deref().unwrap_or("local"))?;
     let now = match &args.now {
         Some(t) => parse_now(t, &zone)?,
@@ -55,7 +55,7 @@ pub fn run(args: &ExplainArgs) -> Result<i32, Error> {
         None => FilterLookup::Auto,
     };
     let specs: Vec<FilterSpec> = if args.filter.is_empty() {
-        crate::verify::builtin_names()
+        crate::builtin::names()
             .iter()
             .map(|n| FilterSpec { name: n.to_string(), options: vec![] })
             .collect()

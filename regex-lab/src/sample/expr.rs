@@ -14,7 +14,8 @@
 //! cmp     := operand (("==" | "!=" | "in" | "not" "in") operand)?
 //! operand := STRING | "None" | "True" | "False" | "name" | "opts"
 //!          | "opts" "." "get" "(" STRING ("," operand)? ")" | "opts" "[" STRING "]"
-//!          | "(" expr ")"
+//!          | "(" expr ")" | "(" ")" | "(" expr "," (expr ("," expr)*)? ","? ")"
+//!          | "[" (expr ("," expr)* ","?)? "]"
 //! ```
 
 use super::Options;
@@ -38,6 +39,8 @@ enum Node {
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),
     Cmp(Box<Node>, CmpOp, Box<Node>),
+    /// A tuple or list literal (for `x in ('a', 'b')`).
+    Seq(Vec<Node>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -56,6 +59,7 @@ enum Val {
     Str(String),
     Json(Value),
     Dict,
+    Seq(Vec<Val>),
 }
 
 impl Val {
@@ -79,13 +83,14 @@ impl Val {
             Val::Json(Value::Object(o)) => !o.is_empty(),
             Val::Json(_) => true,
             Val::Dict => true,
+            Val::Seq(v) => !v.is_empty(),
         }
     }
 }
 
 /// Why an expression was refused or could not be evaluated.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{message} in {text:?} (supported: string literals, name, opts.get('k'), opts['k'], 'k' in opts, ==, !=, in, not, and, or, parentheses)")]
+#[error("{message} in {text:?} (supported: string literals, tuples and lists of them, name, opts.get('k'), opts['k'], 'k' in opts, ==, !=, in, not in, not, and, or, parentheses)")]
 pub struct ExprError {
     pub text: String,
     pub message: String,
@@ -133,6 +138,9 @@ fn eval(node: &Node, name: &str, opts: &Options) -> Result<Val, String> {
             Some(v) => Val::from_json(v),
             None => return Err(format!("KeyError: opts[{key:?}] is not set")),
         },
+        Node::Seq(items) => {
+            Val::Seq(items.iter().map(|n| eval(n, name, opts)).collect::<Result<_, _>>()?)
+        }
         Node::Not(n) => Val::Bool(!eval(n, name, opts)?.truthy()),
         // Python's `and`/`or` return an operand, not a bool.
         Node::And(a, b) => {
@@ -157,10 +165,8 @@ fn eval(node: &Node, name: &str, opts: &Options) -> Result<Val, String> {
                 match (a, b) {
                     (Val::Str(k), Val::Dict) => Ok(opts.get(k).is_some()),
                     (Val::Str(needle), Val::Str(hay)) => Ok(hay.contains(needle.as_str())),
-                    _ => {
-                        Err("`in` needs a string on the left and opts or a string on the right"
-                            .into())
-                    }
+                    (x, Val::Seq(items)) => Ok(items.contains(x)),
+                    _ => Err("`in` needs opts, a string, a tuple or a list on the right".into()),
                 }
             };
             Val::Bool(match op {
@@ -337,6 +343,23 @@ impl Parser<'_> {
         Ok(Node::Cmp(Box::new(left), op, Box::new(right)))
     }
 
+    /// The rest of a tuple/list literal after `items`, up to `close`.
+    fn seq(&mut self, mut items: Vec<Node>, close: &str) -> Result<Node, String> {
+        loop {
+            if self.is_op(close) {
+                self.pos += 1;
+                return Ok(Node::Seq(items));
+            }
+            if !items.is_empty() {
+                self.expect_op(",")?;
+                if self.is_op(close) {
+                    continue;
+                }
+            }
+            items.push(self.or()?);
+        }
+    }
+
     fn string(&mut self) -> Result<String, String> {
         match self.peek() {
             Some(Tok::Str(s)) => {
@@ -354,10 +377,18 @@ impl Parser<'_> {
         match tok {
             Tok::Str(s) => Ok(Node::Lit(Val::Str(s))),
             Tok::Op("(") => {
-                let inner = self.or()?;
-                self.expect_op(")")?;
-                Ok(inner)
+                if self.is_op(")") {
+                    self.pos += 1;
+                    return Ok(Node::Seq(vec![]));
+                }
+                let first = self.or()?;
+                if !self.is_op(",") {
+                    self.expect_op(")")?;
+                    return Ok(first);
+                }
+                self.seq(vec![first], ")")
             }
+            Tok::Op("[") => self.seq(vec![], "]"),
             Tok::Ident(w) => match w.as_str() {
                 "None" => Ok(Node::Lit(Val::None)),
                 "True" => Ok(Node::Lit(Val::Bool(true))),
@@ -442,6 +473,13 @@ mod tests {
             ("'sh' in name", true),
             ("True and not False", true),
             ("name == 'a' or name == 'b' or name == 'sshd'", true),
+            ("opts.get('mode') not in ('ddos', 'aggressive')", false),
+            ("opts.get('mode') in ('ddos', 'aggressive')", true),
+            ("opts.get('mode') in ['normal']", false),
+            ("opts.get('x') in ('a', None,)", true),
+            ("name in ('sshd',)", true),
+            ("name in ()", false),
+            ("(name)", true),
         ];
         for (src, want) in cases {
             assert_eq!(Expr::parse(src).unwrap().eval("sshd", &o).unwrap(), *want, "{src}");
@@ -462,6 +500,8 @@ mod tests {
             "",
             "(name == 'x'",
             "name = 'x'",
+            "name in ('a' 'b')",
+            "name in ('a', 'b'",
         ] {
             let err = Expr::parse(src).expect_err(src);
             assert!(err.to_string().contains("supported"), "{src}: {err}");

@@ -58,7 +58,7 @@ impl VerifyArgs {
 }
 
 /// Runs `verify` and prints its report; returns the exit status.
-pub fn run(args: &VerifyArgs) -> Result<i32, Error> {
+pub fn run(args: &VerifyArgs) -> Result<u8, Error> {
     let opts = args.options()?;
     let report = super::verify_paths(&args.paths, &opts)?;
     let text = if args.json { format!("{}\n", report.to_json()) } else { report.render() };
@@ -72,35 +72,21 @@ pub fn run(args: &VerifyArgs) -> Result<i32, Error> {
     Ok(report.exit_code())
 }
 
-/// `--timezone`: `local`, `UTC`, `UTC+0200`/`+02:00` (fixed), else a POSIX TZ or IANA name.
+/// `--timezone`: fail2ban's fixed-offset syntax (`UTC`, `UTC+0200`, `-05:30`, `CEST`),
+/// `local`, or a zone with rules: a POSIX TZ string or an IANA name.
 pub fn parse_zone(text: &str) -> Result<Zone, Error> {
     let t = text.trim();
     if t.eq_ignore_ascii_case("local") {
         return Ok(Zone::Local);
     }
-    let rest = t.strip_prefix("UTC").or_else(|| t.strip_prefix("GMT")).unwrap_or(t);
-    if rest.is_empty() {
-        return Ok(Zone::Fixed(0));
+    if let Ok(z) = Zone::from_timezone_option(t) {
+        return Ok(z);
     }
-    if let Some(sign) =
-        rest.strip_prefix('+').map(|r| (1, r)).or_else(|| rest.strip_prefix('-').map(|r| (-1, r)))
-    {
-        let digits: String = sign.1.chars().filter(|c| *c != ':').collect();
-        if (digits.len() == 4 || digits.len() == 2) && digits.bytes().all(|b| b.is_ascii_digit()) {
-            let h: i32 = digits[..2].parse().unwrap_or(0);
-            let m: i32 = digits.get(2..).map_or(0, |m| m.parse().unwrap_or(0));
-            if h <= 23 && m <= 59 {
-                return Ok(Zone::Fixed(sign.0 * (h * 3600 + m * 60)));
-            }
-        }
-    }
-    super::runner::time_zone(&Zone::Named(t.to_string()))
-        .map(|_| Zone::Named(t.to_string()))
-        .map_err(|_| {
-            Error::Other(format!(
-                "--timezone {text:?}: not a zone; use a POSIX TZ (CET-01CEST-02,M3.5.0,M10.5.0), an IANA name (Europe/Berlin), UTC+HHMM or local"
-            ))
-        })
+    super::runner::time_zone(&Zone::Named(t.to_string())).map(|_| Zone::Named(t.to_string())).map_err(|_| {
+        Error::Other(format!(
+            "--timezone {text:?}: not a zone; use a POSIX TZ (CET-01CEST-02,M3.5.0,M10.5.0), an IANA name (Europe/Berlin), UTC+HHMM or local"
+        ))
+    })
 }
 
 /// `--now`: Unix seconds, or an ISO date-time (local in `zone` unless it has an offset).

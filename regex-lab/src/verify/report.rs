@@ -170,7 +170,7 @@ impl VerifyReport {
     }
 
     /// 0 when everything ran and passed, 1 when a sample failed, 2 when a file could not run.
-    pub fn exit_code(&self) -> i32 {
+    pub fn exit_code(&self) -> u8 {
         let t = self.totals();
         if t.errors > 0 {
             2

@@ -163,6 +163,23 @@ mod tests {
         assert!(!re.is_match("(?:x").unwrap());
     }
 
+    /// fail2ban's `testReWrongGreedyCatchAll` cases.
+    #[test]
+    fn wrong_greed() {
+        let g = WrongGreed::new().unwrap();
+        let host = crate::tags::expand("<HOST>", false).unwrap();
+        let cases = [
+            (format!("greedy .* test{host} test not hard-anchored"), true),
+            (format!("greedy .+ test{host} test vary .* anchored$"), true),
+            (format!("greedy .* test{host} test no catch-all, hard-anchored$"), false),
+            (format!("non-greedy .*? test{host} test not hard-anchored"), false),
+            (format!("non-greedy .+? test{host} test vary catch-all .* anchored$"), false),
+        ];
+        for (regex, want) in cases {
+            assert_eq!(g.is_wrong(&regex), want, "{regex}");
+        }
+    }
+
     #[test]
     fn test_zone() {
         let tz = time_zone(&Zone::Named(super::super::TEST_TZ.into())).unwrap();
