@@ -224,7 +224,7 @@ fn verify_file(
         Ok(p) => p,
         Err(e) => return FileReport::error(shown, &name, e.to_string()),
     };
-    match run_plan(shown, &plan, source, clock) {
+    match run_plan(shown, &plan, source, clock, &mut |_, _| {}) {
         Ok(r) => r,
         Err(e) => FileReport::error(shown, &name, e.to_string()),
     }
@@ -235,11 +235,39 @@ fn load(source: &ConfigSource, name: &str, args: &[(String, String)]) -> Result<
     Ok(crate::config::load_filter(source, &spec)?)
 }
 
+/// One judgement as it was made: the variant, the text fed, what the filter returned.
+#[derive(Clone, Debug)]
+pub struct RunRecord {
+    /// Index into [`Plan::variants`].
+    pub variant: usize,
+    pub text: String,
+    pub got: Vec<sample::Got>,
+}
+
+/// Runs sample file `path` like [`verify_paths`] and also returns the plan and every
+/// judgement's raw result, in order (for differential tests against fail2ban's own run).
+pub fn trace_file(
+    path: &Path,
+    source: &ConfigSource,
+    clock: &Clock,
+) -> Result<(Plan, Vec<RunRecord>, FileReport), Error> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let first = read_sample(path, &name)?;
+    let plan = Plan::build(first, |added: &str| read_sample(&dir.join(added), added))?;
+    let mut records = Vec::new();
+    let report = run_plan(&path.display().to_string(), &plan, source, clock, &mut |run, got| {
+        records.push(RunRecord { variant: run.variant, text: run.text.clone(), got: got.to_vec() })
+    })?;
+    Ok((plan, records, report))
+}
+
 fn run_plan(
     shown: &str,
     plan: &Plan,
     source: &ConfigSource,
     clock: &Clock,
+    observe: &mut dyn FnMut(&sample::Run, &[sample::Got]),
 ) -> Result<FileReport, Error> {
     let zone = runner::time_zone(&clock.zone)?;
     let mut runners = Vec::new();
@@ -260,6 +288,7 @@ fn run_plan(
         for run in &step.runs {
             let r = &mut runners[run.variant];
             let got = r.run(&run.text, run.journal)?;
+            observe(run, &got);
             let j = judge(&step.expect, &got, &zone);
             for &i in &j.used {
                 used[run.variant].insert(i);
