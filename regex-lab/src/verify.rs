@@ -20,7 +20,7 @@ pub mod runner;
 pub use report::{FileReport, SampleFailure, Status, UnusedRegex, VerifyReport};
 
 use crate::config::{ConfigSource, FilterDef, FilterSpec};
-use crate::date::{Clock, Zone};
+use crate::date::Clock;
 use crate::error::Error;
 use crate::sample::{self, judge, Plan, SampleError, SampleFile};
 use std::collections::HashSet;
@@ -98,7 +98,7 @@ impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
             lookup: FilterLookup::Auto,
-            clock: Clock { now: TEST_NOW as f64, zone: Zone::Named(TEST_TZ.to_string()) },
+            clock: Clock::fail2ban_tests(),
             select: Selection::default(),
         }
     }
