@@ -20,9 +20,9 @@ demo: build
 
 # Every test: unit, integration, differential against the real fail2ban, corpora, end to end.
 test: deps
+	@scripts/test-extra.sh
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) test --release --workspace --no-fail-fast
-	@scripts/test-extra.sh
 
 bench: build
 	@scripts/bench.sh

@@ -5,9 +5,10 @@
 //!
 //! A [`DateDetector`] holds a list of *templates* built from the filter's `datepattern`
 //! lines ([`pattern`]: `%X` tokens and keywords → regex; [`templates`]: the default list as
-//! data). For each line, [`detect`] picks the winning template exactly as fail2ban does
-//! (last winner first, distance rules, bubble-up reordering), and [`parse`] turns its match
-//! into Unix time with [`tz`] (fixed offsets, local time via a glibc-identical `mktime`).
+//! data; [`list`]: the list as fail2ban assembles it, weights included). For each line,
+//! [`detect`] picks the winning template exactly as fail2ban does (last winner first,
+//! distance rules, bubble-up reordering), and [`parse`] turns its match into Unix time with
+//! [`tz`] (fixed offsets, local time via a glibc-identical `mktime`).
 //!
 //! # What the caller does with a result
 //!
@@ -25,6 +26,7 @@
 //!   `None`.
 
 mod detect;
+mod list;
 mod parse;
 mod pattern;
 mod templates;
@@ -219,84 +221,11 @@ fn ex_year() -> String {
     templates::year_regex(i32::from(year))
 }
 
-/// The 31 default templates: a `{^LN-BEG}` copy (weight 100) of each unanchored one first,
-/// then the 17 originals.
-fn default_specs(ex_year: &str) -> Vec<Spec> {
-    let mut anchored = Vec::new();
-    let mut originals = Vec::new();
-    for p in templates::DEFAULT_PATTERNS {
-        let orig = pattern::template(p, ex_year).expect("default datepattern");
-        if !orig.name.starts_with("{^LN-BEG}") && !orig.name.starts_with('^') {
-            let source = orig.pattern.as_deref().unwrap_or(&orig.name);
-            let mut copy = pattern::template(&format!("{{^LN-BEG}}{source}"), ex_year)
-                .expect("default datepattern");
-            if copy.name != orig.name {
-                copy.weight = templates::ANCHORED_COPY_WEIGHT;
-                anchored.push(copy);
-            }
-        }
-        originals.push(orig);
-    }
-    anchored.extend(originals);
-    anchored
-}
-
-/// Adds templates for the datepattern lines in order (fail2ban's `appendTemplate`).
-fn specs_for(lines: &[String], ex_year: &str) -> Result<Vec<(Spec, String)>, DateError> {
-    let mut out: Vec<(Spec, String)> = Vec::new();
-    let push = |out: &mut Vec<(Spec, String)>, spec: Spec, line: &str, ignore_dup: bool| {
-        if out.iter().any(|(s, _)| s.name == spec.name) {
-            if ignore_dup {
-                return Ok(());
-            }
-            return Err(DateError::new(format!(
-                "datepattern `{line}`: there is already a template named `{}`; remove the duplicate line",
-                spec.name
-            )));
-        }
-        out.push((spec, line.to_string()));
-        Ok(())
-    };
-    for line in lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
-        let key = pattern::key_of(line);
-        if key == "{^LN-BEG}" || key == "{DEFAULT}" {
-            let ignore_dup = !out.is_empty();
-            for spec in default_specs(ex_year) {
-                if key == "{^LN-BEG}" && spec.flags & pattern::LINE_BEGIN == 0 {
-                    continue;
-                }
-                push(&mut out, spec, line, ignore_dup)?;
-            }
-        } else if key.contains("{DATE}") {
-            let ignore_dup = !out.is_empty();
-            for p in templates::DEFAULT_PATTERNS {
-                let orig = pattern::template(p, ex_year).expect("default datepattern");
-                let source = orig.pattern.as_deref().unwrap_or(&orig.name);
-                let wrapped = pattern::replace_date_keyword(line, pattern::unbound(source));
-                push(&mut out, pattern::template(&wrapped, ex_year)?, line, ignore_dup)?;
-            }
-        } else if key == "{NONE}" {
-            push(&mut out, pattern::date_pattern("{UNB}^", ex_year)?, line, false)?;
-        } else {
-            push(&mut out, pattern::template(line, ex_year)?, line, false)?;
-        }
-    }
-    if out.is_empty() {
-        return Err(DateError::new(
-            "datepattern is empty; give at least one pattern, or leave datepattern unset for the defaults",
-        ));
-    }
-    Ok(out)
-}
-
 impl DateDetector {
     /// `datepattern` lines as the filter gives them (`None`: the 31 default templates).
     pub fn new(datepattern: Option<&[String]>, clock: Clock) -> Result<DateDetector, DateError> {
         let ex_year = ex_year();
-        let specs: Vec<(Spec, String)> = match datepattern {
-            None => default_specs(&ex_year).into_iter().map(|s| (s, String::new())).collect(),
-            Some(lines) => specs_for(lines, &ex_year)?,
-        };
+        let specs = list::build(datepattern, &ex_year)?;
         let none = datepattern.is_some_and(|l| {
             let l: Vec<_> = l.iter().map(|x| x.trim()).filter(|x| !x.is_empty()).collect();
             l.len() == 1 && l[0].eq_ignore_ascii_case("{NONE}")
@@ -373,7 +302,8 @@ impl DateDetector {
         self.templates.iter().map(|t| self.template(t.id)).collect()
     }
 
-    /// One template by index ([`DateHit::template`]).
+    /// One template by index ([`DateHit::template`]). Panics if `index` is not one of this
+    /// detector's templates.
     pub fn template(&self, index: usize) -> TemplateInfo {
         let s = &self.templates[index].spec;
         TemplateInfo {
@@ -410,5 +340,71 @@ impl DateDetector {
     pub fn set_now(&mut self, now: f64) {
         self.clock.now = now;
         self.converter.set_now(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dd(lines: &[&str]) -> Result<DateDetector, DateError> {
+        let lines: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+        DateDetector::new(Some(&lines), Clock::fail2ban_tests())
+    }
+
+    #[test]
+    fn bad_datepatterns_say_what_to_fix() {
+        let e = dd(&["%Y-%q %H"]).unwrap_err().to_string();
+        assert!(e.contains("`%Y-%q %H`") && e.contains("%%"), "{e}");
+        let e = dd(&["(%H:%M"]).unwrap_err().to_string();
+        assert!(e.contains("`(%H:%M`") && e.contains("does not compile"), "{e}");
+        let e = dd(&["%H:%M", "%H:%M"]).unwrap_err().to_string();
+        assert!(e.contains("already a template") && e.contains("24hour:Minute"), "{e}");
+        let e = dd(&["", "  "]).unwrap_err().to_string();
+        assert!(e.contains("empty"), "{e}");
+        assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn bad_zones_say_what_to_fix() {
+        let e = Zone::from_timezone_option("Europe/Berlin").unwrap_err().to_string();
+        assert!(e.contains("Europe/Berlin") && e.contains("UTC+0200"), "{e}");
+        let e = Zone::from_timezone_option("XYZW").unwrap_err().to_string();
+        assert!(e.contains("unknown zone abbreviation"), "{e}");
+        assert_eq!(Zone::from_timezone_option("UTC+0200").unwrap(), Zone::Fixed(7200));
+        let clock = Clock { now: 0.0, zone: Zone::Named("Mars/Olympus".into()) };
+        let e = DateDetector::new(None, clock).unwrap_err().to_string();
+        assert!(e.contains("Mars/Olympus"), "{e}");
+    }
+
+    #[test]
+    fn hits_and_cut() {
+        let mut d = DateDetector::new(None, Clock::fail2ban_tests()).unwrap();
+        let line = "Aug 14 11:59:59 host sshd[1]: x";
+        let hit = d.detect(line).unwrap();
+        assert_eq!((hit.start, hit.end, hit.time), (0, 15, Some(1124013599.0)));
+        assert_eq!(format!("{}{}", &line[..hit.start], &line[hit.end..]), " host sshd[1]: x");
+        assert!(d.detect("no date").is_none());
+        assert_eq!(
+            d.template_hits(),
+            vec![TemplateHits {
+                name: r"{^LN-BEG}(?:DAY )?MON Day %k:Minute:Second(?:\.Microseconds)?(?: ExYear)?"
+                    .into(),
+                hits: 1
+            }]
+        );
+        assert_eq!(d.template(hit.template).weight, 100.0);
+    }
+
+    #[test]
+    fn none_and_empty_dates() {
+        let mut d = dd(&["{NONE}"]).unwrap();
+        assert!(d.is_none());
+        let hit = d.detect("Aug 14 11:59:59 x").unwrap();
+        assert!(hit.is_empty() && hit.time.is_none());
+        let mut d = dd(&[r"^I\(()**"]).unwrap();
+        assert!(!d.is_none());
+        assert!(d.detect("I(x) y").unwrap().is_empty());
+        assert!(d.detect("J(x) y").is_none());
     }
 }
