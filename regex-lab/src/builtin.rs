@@ -42,19 +42,27 @@ pub fn file(name: &str) -> Option<&'static str> {
         .map(|(_, text)| *text)
 }
 
-/// The embedded files as a read-only file system rooted at [`ROOT`].
-pub(crate) struct BuiltinFs;
+/// Embedded files as a read-only file system rooted at [`ROOT`]: `(name, text)` pairs, names
+/// relative to `ROOT/filter.d/`.
+pub(crate) struct BuiltinFs<'a>(pub &'a [(&'a str, &'a str)]);
 
-impl BuiltinFs {
-    fn lookup(path: &str) -> Option<&'static str> {
-        let rel = path.strip_prefix(ROOT)?.strip_prefix("/filter.d/")?;
-        FILES.iter().find(|(n, _)| *n == rel).map(|(_, t)| *t)
+impl BuiltinFs<'static> {
+    /// The files embedded in this binary.
+    pub fn embedded() -> Self {
+        BuiltinFs(FILES)
     }
 }
 
-impl Fs for BuiltinFs {
+impl<'a> BuiltinFs<'a> {
+    fn lookup(&self, path: &str) -> Option<&'a str> {
+        let rel = path.strip_prefix(ROOT)?.strip_prefix("/filter.d/")?;
+        self.0.iter().find(|(n, _)| *n == rel).map(|(_, t)| *t)
+    }
+}
+
+impl Fs for BuiltinFs<'_> {
     fn is_file(&self, path: &str) -> bool {
-        Self::lookup(path).is_some()
+        self.lookup(path).is_some()
     }
 
     fn exists(&self, path: &str) -> bool {
@@ -65,7 +73,7 @@ impl Fs for BuiltinFs {
     }
 
     fn read(&self, path: &str) -> Result<Option<String>, ConfigError> {
-        Ok(Self::lookup(path).map(str::to_string))
+        Ok(self.lookup(path).map(str::to_string))
     }
 
     fn glob(&self, dir: &str, suffix: &str) -> Vec<String> {
@@ -73,7 +81,8 @@ impl Fs for BuiltinFs {
             return Vec::new();
         };
         let rel_dir = rel_dir.trim_start_matches('/');
-        let mut out: Vec<String> = FILES
+        let mut out: Vec<String> = self
+            .0
             .iter()
             .filter_map(|(n, _)| {
                 let (d, base) = match n.rfind('/') {
@@ -103,6 +112,35 @@ mod tests {
             assert!(!def.failregex.is_empty(), "{name} has no failregex");
             assert_eq!(def.basedir.as_deref(), Some(std::path::Path::new(ROOT)));
         }
+    }
+
+    #[test]
+    fn includes_resolve_among_embedded_files() {
+        let files = [
+            (
+                "a.conf",
+                "[INCLUDES]\nbefore = common.conf\n[Definition]\nfailregex = ^%(__pre)s <HOST>$\n",
+            ),
+            (
+                "common.conf",
+                "[DEFAULT]\n__pre = P\n[INCLUDES]\nafter = /etc/fail2ban/filter.d/common.conf\n",
+            ),
+            ("a.d/x.conf", "[Definition]\nignoreregex = x\n"),
+        ];
+        let fs = BuiltinFs(&files);
+        let spec = FilterSpec::parse("a").unwrap();
+        let def = crate::config::load_from(&fs, ROOT, true, &spec, &Default::default()).unwrap();
+        assert_eq!(def.failregex, vec!["^P <HOST>$".to_string()]);
+        assert_eq!(def.ignoreregex, vec!["x".to_string()]);
+        let files: Vec<String> = def.files.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(
+            files,
+            [
+                "<builtin>/filter.d/common.conf",
+                "<builtin>/filter.d/a.conf",
+                "<builtin>/filter.d/a.d/x.conf"
+            ]
+        );
     }
 
     #[test]

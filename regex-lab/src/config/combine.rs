@@ -19,6 +19,11 @@ pub(crate) const FILTER_OPTIONS: [&str; 7] =
 /// fail2ban's `MAX_TAG_REPLACE_COUNT`.
 const MAX_TAG_REPLACE: usize = 25;
 
+/// Values that grow past this during substitution come from tags that keep re-inserting
+/// each other (the size can double on every round); fail2ban would exhaust memory on them.
+/// Real filters stay far below it (sshd aggressive: ~12 KiB).
+pub(crate) const MAX_VALUE_LEN: usize = 1 << 20;
+
 /// A value of the combined options; `maxlines` becomes an integer like in fail2ban.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OptValue {
@@ -51,6 +56,8 @@ pub(crate) struct Combined {
     pub opts: Vec<(String, OptValue)>,
     /// The `vars` used for `%(x)s` and `[Definition]` lookups: arguments + automatic logtype.
     pub pvars: Vec<(String, String)>,
+    /// Problems fail2ban passes over with a log message.
+    pub warnings: Vec<String>,
 }
 
 impl Combined {
@@ -135,6 +142,7 @@ pub(crate) fn combine(
     };
     substitute_tags(&mut combined, &ignore, &mut addrepl)?;
 
+    let mut warnings = Vec::new();
     let opts = combined
         .into_iter()
         .map(|(k, v)| {
@@ -143,7 +151,9 @@ pub(crate) fn combine(
                 Some(s) if k == "maxlines" => match py::parse_int(&s) {
                     Some(i) => OptValue::Int(i),
                     None => {
-                        tracing::warn!("filter option maxlines = {s:?} is not an integer; ignored (as fail2ban does)");
+                        warnings.push(format!(
+                            "maxlines = {s:?} is not an integer; ignored (as fail2ban does)"
+                        ));
                         OptValue::None
                     }
                 },
@@ -152,7 +162,38 @@ pub(crate) fn combine(
             (k, v)
         })
         .collect();
-    Ok(Combined { opts, pvars })
+    warnings.extend(unused_arguments(store, args));
+    Ok(Combined { opts, pvars, warnings })
+}
+
+/// Filter arguments that nothing in the filter refers to: likely misspelled. fail2ban accepts
+/// them silently. An argument counts as used when it is one of the filter options, an option
+/// of any section, or appears as `<name>` or `%(name)s` in any value.
+fn unused_arguments(store: &Store, args: &[(String, String)]) -> Vec<String> {
+    let values: Vec<&str> = store
+        .defaults
+        .iter()
+        .chain(store.sections.iter().flat_map(|(_, s)| s.iter()))
+        .map(|(_, v)| v.text.as_str())
+        .collect();
+    let defined = |k: &str| {
+        let k = k.to_lowercase();
+        store.defaults.contains(&k) || store.sections.iter().any(|(_, s)| s.contains(&k))
+    };
+    args.iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !FILTER_OPTIONS.contains(k) && *k != "logtype" && !defined(k))
+        .filter(|k| {
+            let tag = format!("<{k}>");
+            let interp = format!("%({})s", k.to_lowercase());
+            !values.iter().any(|v| v.contains(&tag) || v.to_lowercase().contains(&interp))
+        })
+        .map(|k| {
+            format!(
+                "option `{k}` is not used by this filter (fail2ban ignores it); check its spelling"
+            )
+        })
+        .collect()
 }
 
 fn init_value(store: &Store, opt: &str) -> Result<String, ConfigError> {
@@ -261,6 +302,12 @@ pub(crate) fn substitute_tags(
                     continue;
                 };
                 value = value.replace(&format!("<{rtag}>"), &repl);
+                if value.len() > MAX_VALUE_LEN {
+                    return Err(ConfigError::new(
+                        ErrorKind::TagLoop,
+                        format!("option `{tag}` grows past {} KiB while replacing <{rtag}> (tags that keep inserting each other?); break the cycle in the filter's definitions", MAX_VALUE_LEN / 1024),
+                    ));
+                }
                 *counts.entry(rtag).or_insert(0) += 1;
                 m = find_tag(&value, start);
             }

@@ -234,7 +234,11 @@ fn comment_start(line: &str) -> Option<usize> {
     }
     let mut prev: Option<char> = None;
     for (i, c) in line.char_indices() {
-        if c == ';' && prev.map_or(true, py::is_space) {
+        let after_space = match prev {
+            None => true,
+            Some(p) => py::is_space(p),
+        };
+        if c == ';' && after_space {
             return Some(i);
         }
         prev = Some(c);

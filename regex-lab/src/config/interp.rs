@@ -146,6 +146,12 @@ impl Store {
                 } else {
                     out.push_str(&v);
                 }
+                if out.len() > super::combine::MAX_VALUE_LEN {
+                    return Err(ctx.error(format!(
+                        "the value grows past {} KiB through %(...)s references; simplify them",
+                        super::combine::MAX_VALUE_LEN / 1024
+                    )));
+                }
             } else {
                 return Err(ctx.error(format!(
                     "`%` must be followed by `%` or `(`, found `{}`; write %% for a literal %",

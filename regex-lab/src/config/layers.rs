@@ -77,15 +77,20 @@ impl Fs for DiskFs {
     }
 }
 
+/// How deep `[INCLUDES]` may nest.
+const MAX_INCLUDE_DEPTH: usize = 64;
+
 /// Reads and merges files, parsing each file once.
 pub(crate) struct Reader<'a> {
     fs: &'a dyn Fs,
     parsed: HashMap<String, Option<Arc<IniFile>>>,
+    /// Problems fail2ban passes over silently (missing includes).
+    pub warnings: Vec<String>,
 }
 
 impl<'a> Reader<'a> {
     pub fn new(fs: &'a dyn Fs) -> Self {
-        Reader { fs, parsed: HashMap::new() }
+        Reader { fs, parsed: HashMap::new(), warnings: Vec::new() }
     }
 
     /// The candidate files of a layered filter `base` (= `B/filter.d/NAME`) that exist.
@@ -142,14 +147,22 @@ impl<'a> Reader<'a> {
     }
 
     fn includes_of(&mut self, resource: &str, seen: &[String]) -> Result<Vec<String>, ConfigError> {
+        // fail2ban only cuts loops whose paths are equal strings; `a/../b.conf`-style loops
+        // recurse until Python's recursion limit. Stop much earlier, with a clear error.
+        if seen.len() >= MAX_INCLUDE_DEPTH {
+            return Err(ConfigError::new(
+                ErrorKind::Syntax,
+                format!(
+                    "{resource}: [INCLUDES] nest deeper than {MAX_INCLUDE_DEPTH} files (a loop through different paths to the same file?); fix the before/after lists"
+                ),
+            ));
+        }
         let Some(file) = self.parse(resource)? else {
-            // fail2ban skips a missing include silently (common.conf's `after = common.local`
-            // is missing on most systems), so this is only worth a debug message.
             if !seen.is_empty() {
-                tracing::debug!(
+                self.warnings.push(format!(
                     "{}: included file {resource} does not exist; skipped (as fail2ban does)",
                     seen.last().map(String::as_str).unwrap_or("")
-                );
+                ));
             }
             return Ok(Vec::new());
         };

@@ -99,9 +99,32 @@ pub struct FilterDef {
     /// fail2ban-regex's `Real  filter options : {...}` (`-vv`): `logtype`, `datepattern` and
     /// each argument, from the combined options or else `[Definition]`.
     pub real_options: Vec<(String, OptValue)>,
+    /// Problems that do not stop fail2ban (missing include, non-numeric maxlines, an argument
+    /// the filter never uses), one line each, for the caller to show.
+    pub warnings: Vec<String>,
 }
 
 impl FilterDef {
+    /// The lines fail2ban-regex prints about the filter it reads (`Use   failregex filter
+    /// file : sshd, basedir: /etc/fail2ban`, then `Use   filter options : {...}` when the spec
+    /// has options).
+    pub fn header_lines(&self, spec: &FilterSpec) -> Vec<String> {
+        let mut lines = vec![match &self.basedir {
+            Some(b) => {
+                format!(
+                    "Use   failregex filter file : {}, basedir: {}",
+                    self.header_name,
+                    b.display()
+                )
+            }
+            None => format!("Use   failregex file : {}", self.header_name),
+        }];
+        if !spec.options.is_empty() {
+            lines.push(format!("Use   filter options : {}", spec.options_repr()));
+        }
+        lines
+    }
+
     /// `real_options` as the Python dict repr fail2ban-regex prints.
     pub fn real_options_repr(&self) -> String {
         let items: Vec<String> = self
@@ -145,7 +168,24 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// Control characters in `message` (from multi-line values or hostile file names) are
+    /// escaped, so an error is always one line.
     pub(crate) fn new(kind: ErrorKind, message: String) -> ConfigError {
+        let message = if message.chars().any(char::is_control) {
+            let mut out = String::with_capacity(message.len() + 8);
+            for c in message.chars() {
+                match c {
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if c.is_control() => out.extend(c.escape_unicode()),
+                    c => out.push(c),
+                }
+            }
+            out
+        } else {
+            message
+        };
         ConfigError { kind, message }
     }
 }
@@ -161,19 +201,38 @@ pub fn load_filter_with(
     spec: &FilterSpec,
     opts: &LoadOptions,
 ) -> Result<FilterDef, ConfigError> {
-    let builtin_fs = crate::builtin::BuiltinFs;
-    let (fs, config): (&dyn Fs, String) = match source {
-        ConfigSource::Dir(d) => (&DiskFs, d.to_string_lossy().into_owned()),
+    match source {
+        ConfigSource::Dir(d) => load_from(&DiskFs, &d.to_string_lossy(), false, spec, opts),
         // A path always means a file on disk, even when the default source is built in.
-        ConfigSource::Builtin if spec.name.contains('/') => (&DiskFs, "/etc/fail2ban".into()),
-        ConfigSource::Builtin => (&builtin_fs, crate::builtin::ROOT.to_string()),
-    };
+        ConfigSource::Builtin if spec.name.contains('/') => {
+            load_from(&DiskFs, "/etc/fail2ban", false, spec, opts)
+        }
+        ConfigSource::Builtin => load_from(
+            &crate::builtin::BuiltinFs::embedded(),
+            crate::builtin::ROOT,
+            true,
+            spec,
+            opts,
+        ),
+    }
+}
+
+/// Loads `spec` from file system `fs` with config dir `config` (`builtin`: for messages).
+pub(crate) fn load_from(
+    fs: &dyn Fs,
+    config: &str,
+    builtin: bool,
+    spec: &FilterSpec,
+    opts: &LoadOptions,
+) -> Result<FilterDef, ConfigError> {
+    let config = config.to_string();
     let Some(located) = spec::locate(fs, &config, &spec.name) else {
-        return Err(not_found(fs, source, &config, &spec.name));
+        return Err(not_found(fs, builtin, &config, &spec.name));
     };
     let mut def = FilterDef { name: spec.name.clone(), ..FilterDef::default() };
     let files = match &located {
         Located::Layered { basedir, name } => {
+            def.basedir = Some(PathBuf::from(basedir));
             let basedir = basedir.trim_end_matches('/');
             let basedir = if basedir.is_empty() { "/" } else { basedir };
             if !fs.exists(basedir) {
@@ -183,11 +242,10 @@ pub fn load_filter_with(
                 ));
             }
             def.header_name = name.clone();
-            def.basedir = Some(PathBuf::from(basedir));
             let base = py::join(basedir, &format!("filter.d/{name}"));
             let c = Reader::new(fs).layered_candidates(&base);
             if c.is_empty() {
-                return Err(not_found(fs, source, &config, &spec.name));
+                return Err(not_found(fs, builtin, &config, &spec.name));
             }
             c
         }
@@ -204,7 +262,9 @@ pub fn load_filter_with(
             vec![path.clone()]
         }
     };
-    let (store, read) = Reader::new(fs).read(&files)?;
+    let mut reader = Reader::new(fs);
+    let (store, read) = reader.read(&files)?;
+    def.warnings = reader.warnings;
     if read.is_empty() {
         return Err(ConfigError::new(
             ErrorKind::Unreadable,
@@ -214,6 +274,7 @@ pub fn load_filter_with(
     def.files = read.iter().map(PathBuf::from).collect();
     let combined =
         combine::combine(&store, &spec.options, if opts.journal { "journal" } else { "file" })?;
+    def.warnings.extend(combined.warnings.iter().map(|w| format!("filter `{}`: {w}", spec.name)));
     fill(&mut def, &combined, spec)?;
     def.real_options = real_options(&store, &combined, spec)?;
     Ok(def)
@@ -317,9 +378,15 @@ fn real_options(
 }
 
 /// "No such filter", naming where we looked and the closest existing names.
-fn not_found(fs: &dyn Fs, source: &ConfigSource, config: &str, name: &str) -> ConfigError {
-    let (where_, available): (String, Vec<String>) = match source {
-        ConfigSource::Builtin if !name.contains('/') => (
+fn not_found(fs: &dyn Fs, builtin: bool, config: &str, name: &str) -> ConfigError {
+    if !builtin && !name.contains('/') && !fs.exists(config) {
+        return ConfigError::new(
+            ErrorKind::NotFound,
+            format!("unknown filter `{name}`: config directory {config} does not exist; give an existing one (like /etc/fail2ban)"),
+        );
+    }
+    let (where_, available): (String, Vec<String>) = match builtin {
+        true if !name.contains('/') => (
             "among the built-in filters".into(),
             crate::builtin::names().iter().map(|s| s.to_string()).collect(),
         ),

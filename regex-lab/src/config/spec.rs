@@ -112,7 +112,9 @@ impl FilterSpec {
     }
 
     /// Whether fail2ban-regex would try `text` (its REGEX argument) as a filter name or path
-    /// rather than as a literal regex.
+    /// rather than as a literal regex. When it would, but [`crate::config::load_filter`] then
+    /// fails with [`crate::config::ErrorKind::NotFound`], fail2ban-regex falls back to using
+    /// the text as a literal failregex.
     pub fn is_filter_like(text: &str) -> bool {
         filter_like_re().is_match(text).unwrap_or(false)
     }

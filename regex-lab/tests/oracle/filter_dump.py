@@ -1,6 +1,13 @@
 """Oracle for regex-lab's config reading: asks the installed fail2ban how it reads filters.
 
-Usage: filter_dump.py BASEDIR [NAME...]   (run with the interpreter of /usr/bin/fail2ban-regex)
+Usage (run with the interpreter of /usr/bin/fail2ban-regex):
+  filter_dump.py BASEDIR [NAME...]   every variant of the stock filters (below)
+  filter_dump.py --regex-arg         reads JSON lines {"config", "value", "backend"} on stdin and
+                                     loads each `value` exactly as fail2ban-regex does for its
+                                     REGEX argument (Fail2banRegex.readRegex with -c config)
+  filter_dump.py --tags              reads JSON lines {"regex", "usedns"} on stdin and prints the
+                                     pattern fail2ban's Regex class builds from each (host tags
+                                     resolved, global flags moved), or its error
 
 For every filter under BASEDIR/filter.d (or the NAMEs given) and every variant of it, prints
 one JSON object per line: the filter name, the options and backend used, and what fail2ban
@@ -24,7 +31,7 @@ import re
 import sys
 
 from fail2ban.client.filterreader import FilterReader
-from fail2ban.server.failregex import Regex
+from fail2ban.server.failregex import R_GLOB2LOCFLAGS, Regex
 
 PARAM_RE = re.compile(r"<([^<>\s]*?)<(\w+)>")
 
@@ -134,7 +141,64 @@ def dump(basedir, name, opts, backend):
     return out
 
 
+def regex_arg(config, value, backend):
+    """fail2ban-regex's own loading of its REGEX argument, with what it prints."""
+    import fail2ban.client.fail2banregex as f2br
+
+    lines = []
+    f2br.output = lines.append
+    handler = LoadedFiles()
+    log = logging.getLogger("fail2ban.configparserinc")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    out = {"config": config, "value": value, "backend": backend}
+    try:
+        opts, _ = f2br.get_opt_parser().parse_args(["-c", config, "x", value])
+        fr = f2br.Fail2banRegex(opts)
+        fr._backend = backend
+        ok = fr.readRegex(value, "fail")
+        pref = fr._filter.prefRegex
+        out["result"] = {
+            "ok": bool(ok),
+            "output": lines,
+            "failregex": [r.getFailRegex() for r in fr._failregex],
+            "ignoreregex": [r.getFailRegex() for r in fr._ignoreregex],
+            "prefregex": pref.getRegex() if pref is not None else None,
+            "maxlines": fr._filter.getMaxLines(),
+            "journalmatch": fr._journalmatch,
+            "files": handler.files or [],
+        }
+    except Exception as e:
+        out["error"] = "%s: %s" % (type(e).__name__, e)
+        out["output"] = lines
+    finally:
+        log.removeHandler(handler)
+    return out
+
+
+def tag_expand(regex, usedns):
+    """The first steps of fail2ban's Regex constructor, without compiling (so patterns that
+    Python cannot compile, such as duplicate group names, are still compared)."""
+    resolved = Regex._resolveHostTag(regex, useDns=usedns)
+    if resolved.lstrip() == "":
+        return {"error": "Cannot add empty regex"}
+    if R_GLOB2LOCFLAGS:
+        resolved = R_GLOB2LOCFLAGS[0].sub(R_GLOB2LOCFLAGS[1], resolved)
+    return {"result": resolved}
+
+
 def main():
+    if sys.argv[1] == "--tags":
+        for line in sys.stdin:
+            item = json.loads(line)
+            print(json.dumps(tag_expand(item["regex"], item["usedns"])))
+        return
+    if sys.argv[1] == "--regex-arg":
+        for line in sys.stdin:
+            item = json.loads(line)
+            print(json.dumps(regex_arg(item["config"], item["value"], item.get("backend", "auto"))))
+        return
     basedir = sys.argv[1]
     names = sys.argv[2:]
     if not names:
