@@ -11,7 +11,7 @@
 use crate::config::FilterDef;
 use crate::engine::{Captures, Regex, RegexOptions};
 use crate::error::Error;
-use crate::tags;
+use crate::tags::{self, GroupRole};
 
 /// An interned group (or fail-dict key) name; see [`Names`].
 pub type NameId = u16;
@@ -149,13 +149,10 @@ impl FilterRegex {
             if let Some(n) = name.strip_prefix("skiplines").and_then(|n| n.parse::<usize>().ok()) {
                 skip.push((n, i));
             }
-            if let Some((is_alt, target)) = complex_name_target(name) {
-                let pair = (name.clone(), target);
-                if is_alt {
-                    alt.push(pair);
-                } else {
-                    tuple.push(pair);
-                }
+            match tags::field_of_group(name) {
+                GroupRole::Alt(target) => alt.push((name.clone(), target)),
+                GroupRole::Tuple(target) => tuple.push((name.clone(), target)),
+                GroupRole::Plain => {}
             }
         }
         // fail2ban stops at the first missing `skiplinesN`.
@@ -231,33 +228,6 @@ impl FilterRegex {
     }
 }
 
-/// `alt_X`, `alt_X_<n>`, `tuple_X`, `tuple_X_<n>` → (is_alt, mapped `X`), as fail2ban's
-/// `^(alt_|tuple_)(.*?)(?:_\d+)?$` with the `id`→`fid`, `port`→`fport` renames.
-fn complex_name_target(name: &str) -> Option<(bool, String)> {
-    if name.len() <= "alt_".len() {
-        return None;
-    }
-    let (is_alt, rest) = if let Some(r) = name.strip_prefix("alt_") {
-        (true, r)
-    } else {
-        (false, name.strip_prefix("tuple_")?)
-    };
-    // The lazy `(.*?)` leaves at most one trailing `_<digits>` to the optional suffix.
-    let base = match rest.rfind('_') {
-        Some(u) if u + 1 < rest.len() && rest[u + 1..].bytes().all(|b| b.is_ascii_digit()) => {
-            &rest[..u]
-        }
-        _ => rest,
-    };
-    let lower = base.to_lowercase();
-    let mapped = match lower.as_str() {
-        "id" => "fid".to_string(),
-        "port" => "fport".to_string(),
-        _ => lower,
-    };
-    Some((is_alt, mapped))
-}
-
 /// Options that change how a [`FilterDef`] is compiled.
 #[derive(Clone, Debug, Default)]
 pub struct FilterOptions {
@@ -319,8 +289,15 @@ impl Filter {
                     kind.as_str()
                 )));
             }
-            FilterRegex::compile(text, expanded, multiline, &mut names)
-                .map_err(|e| Error::Other(format!("filter {}: {} {}", def.name, kind.as_str(), e)))
+            FilterRegex::compile(text, expanded, multiline, &mut names).map_err(|e| {
+                Error::Other(format!(
+                    "filter {}: {} {:?}: {}; fix the regex in the filter",
+                    def.name,
+                    kind.as_str(),
+                    text,
+                    e
+                ))
+            })
         };
         let prefregex = match def.prefregex.as_deref() {
             Some(p) if !p.trim().is_empty() => Some(compile(RegexKind::Prefregex, p, false)?),
@@ -401,25 +378,6 @@ mod tests {
             ignoreregex: ignore.iter().map(|s| s.to_string()).collect(),
             maxlines: Some(maxlines),
             ..Default::default()
-        }
-    }
-
-    #[test]
-    fn complex_names() {
-        let cases = [
-            ("alt_user", Some((true, "user"))),
-            ("alt_user_1", Some((true, "user"))),
-            ("alt_user1", Some((true, "user1"))),
-            ("alt_user_1_2", Some((true, "user_1"))),
-            ("tuple_id", Some((false, "fid"))),
-            ("tuple_PORT_3", Some((false, "fport"))),
-            ("alt_", None),
-            ("user", None),
-            ("alt_x_", Some((true, "x_"))),
-        ];
-        for (name, want) in cases {
-            let got = complex_name_target(name);
-            assert_eq!(got.as_ref().map(|(a, s)| (*a, s.as_str())), want, "{name}");
         }
     }
 

@@ -89,14 +89,16 @@ impl TupleLine {
 pub enum Value {
     /// A group that did not participate (Python `None`).
     None,
-    Str(String),
+    /// Shared text: fail dicts are copied between the MLFID cache and the results, and a copy
+    /// should not copy every group's text.
+    Str(Arc<str>),
     Int(i64),
     /// `tuple_` groups collected together.
     Tuple(Vec<Value>),
     /// `matches`, `nofail-matches`: the lines behind a failure.
     Lines(Vec<Arc<TupleLine>>),
     /// `users`: every user seen on one MLFID connection.
-    Set(BTreeSet<String>),
+    Set(BTreeSet<Arc<str>>),
 }
 
 impl Value {
@@ -115,7 +117,7 @@ impl Value {
     /// Python's `str()` of the value (a tuple prints as its repr).
     pub fn py_str(&self) -> String {
         match self {
-            Value::Str(s) => s.clone(),
+            Value::Str(s) => s.to_string(),
             _ => self.py_repr(),
         }
     }
@@ -741,7 +743,7 @@ fn join_lines(out: &mut String, lines: &[Arc<TupleLine>]) {
 fn groups_of(r: &FilterRegex, caps: &Captures, text: &str) -> FailData {
     let mut f = FailData { items: Vec::with_capacity(r.groups().len() + 3) };
     for &(g, id) in r.groups() {
-        let v = caps.text(text, g).map_or(Value::None, |s| Value::Str(s.to_string()));
+        let v = caps.text(text, g).map_or(Value::None, |s| Value::Str(s.into()));
         f.items.push((id, v));
     }
     for &(k, n) in r.alt() {
@@ -796,7 +798,7 @@ fn select_id(fail: &mut FailData, has_mlfid: bool) -> Result<Option<String>, ()>
     let ip_str = ip_text(&ip.py_str(), if matches!(ip, Value::Str(_)) { cidr } else { CIDR_RAW });
     match fid {
         Some(fid) if fid != ip => {
-            fail.set(key::IP, Value::Str(ip_str));
+            fail.set(key::IP, Value::Str(ip_str.into()));
             Ok(Some(fid.py_str()))
         }
         _ => Ok(Some(ip_str)),
@@ -834,7 +836,8 @@ pub fn ip_text(text: &str, cidr: i64) -> String {
         }
     };
     match cidr {
-        FAM_IPV4 => text.parse::<Ipv4Addr>().map_or_else(|_| text.to_string(), |a| v4(a, 32)),
+        // A valid dotted quad (no leading zeros, as inet_pton wants) prints as written.
+        FAM_IPV4 => text.to_string(),
         FAM_IPV6 => match text.parse::<Ipv6Addr>() {
             Ok(a) => match a.to_ipv4_mapped() {
                 Some(m) => m.to_string(),
@@ -1028,7 +1031,7 @@ mod tests {
 
     #[test]
     fn python_values() {
-        assert!(!Value::Str(String::new()).truthy());
+        assert!(!Value::Str("".into()).truthy());
         assert_eq!(Value::Tuple(vec![Value::Str("a".into()), Value::None]).py_str(), "('a', None)");
         assert_eq!(Value::Str("it's".into()).py_repr(), "\"it's\"");
     }

@@ -1,6 +1,6 @@
 //! `regex-lab`: replay, verify and explain fail2ban filters (thin CLI over `regex_lab`).
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +45,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("REGEX_LAB_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
+        .with_ansi(io::stderr().is_terminal())
         .without_time()
         .with_target(false)
         .init();
@@ -52,7 +53,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(exit::OK),
         Err(e) => {
-            eprintln!("regex-lab: {e:#}");
+            eprintln!("regex-lab: {}", message(&e));
             ExitCode::from(exit::ERROR)
         }
     }
@@ -74,6 +75,22 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify(args) => Ok(regex_lab::verify::cli::run(&args)?),
         Command::Explain(args) => Ok(regex_lab::explain::cli::run(&args)?),
     }
+}
+
+/// The error and its causes, each cause only if its text is not already shown (library
+/// errors often include their source in their own message).
+fn message(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            if !msg.is_empty() {
+                msg.push_str(": ");
+            }
+            msg.push_str(&text);
+        }
+    }
+    msg
 }
 
 /// A closed stdout (`regex-lab replay ... | head`) is not an error.

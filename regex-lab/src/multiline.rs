@@ -346,7 +346,7 @@ mod tests {
     fn fd(pairs: &[(u16, &str)]) -> FailData {
         let mut f = FailData::default();
         for (k, v) in pairs {
-            f.set(*k, Value::Str(v.to_string()));
+            f.set(*k, Value::Str((*v).into()));
         }
         f
     }

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::filter::{Filter, FilterOptions};
 use crate::input::{LineReader, Source};
 use crate::line::{LineProcessor, Now};
-use crate::report::{self, Counts, FilterRun, Origin, RunSummary};
+use crate::report::{self, Counts, FilterRun, RunSummary};
 
 /// Replay logs through fail2ban filters and count matches like fail2ban-regex.
 ///
@@ -71,13 +71,12 @@ pub enum Outcome {
 
 /// The built-in filter names, in report order, when no `--filter` is given.
 fn builtin_names() -> Vec<String> {
-    ["proxmox", "sshd", "proxmenux"].iter().map(|s| s.to_string()).collect()
+    crate::builtin::names().iter().map(|s| s.to_string()).collect()
 }
 
 struct Prepared {
     spec_text: String,
     spec: FilterSpec,
-    origin: Origin,
     proc: LineProcessor,
     counts: Counts,
     elapsed: Duration,
@@ -86,7 +85,9 @@ struct Prepared {
 /// Runs a replay and writes the report to `out`.
 pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let zone = match &args.timezone {
-        Some(tz) => parse_timezone(tz)?,
+        Some(tz) => {
+            Zone::from_timezone_option(tz).map_err(|e| Error::Other(format!("--timezone: {e}")))?
+        }
         None => Zone::Local,
     };
     let clock = Clock { zone, ..Clock::system() };
@@ -148,9 +149,9 @@ pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             .iter()
             .map(|f| FilterRun {
                 spec: &f.spec_text,
-                options: &f.spec.options,
-                origin: f.origin.clone(),
+                options: &f.spec,
                 filter: f.proc.filter(),
+                date_describe: f.proc.dates().map(DateDetector::describe).unwrap_or_default(),
                 counts: &f.counts,
                 date_hits: f.proc.dates().map(DateDetector::template_hits).unwrap_or_default(),
                 elapsed: f.elapsed,
@@ -178,13 +179,6 @@ fn prepare(
     verbose: bool,
 ) -> Result<Prepared, Error> {
     let spec = FilterSpec::parse(text)?;
-    let is_path =
-        spec.name.contains('/') || spec.name.ends_with(".conf") || spec.name.ends_with(".local");
-    let origin = match source {
-        _ if is_path => Origin::File,
-        ConfigSource::Builtin => Origin::Builtin,
-        ConfigSource::Dir(d) => Origin::Dir(d.display().to_string()),
-    };
     let def = config::load_filter(source, &spec)?;
     let filter = Filter::new(&def, &FilterOptions::default())?;
     let dates = DateDetector::new(def.datepattern.as_deref(), clock.clone())?;
@@ -192,60 +186,8 @@ fn prepare(
     Ok(Prepared {
         spec_text: text.to_string(),
         spec,
-        origin,
         proc: LineProcessor::new(Arc::new(filter), Some(dates), Now::System),
         counts,
         elapsed: Duration::ZERO,
     })
-}
-
-/// `--timezone`: `UTC`/`GMT`/`Z`, optionally followed by `±hh[[:]mm]`, or a bare offset; any
-/// other name is handed to the date module as a zone name.
-pub fn parse_timezone(tz: &str) -> Result<Zone, Error> {
-    let t = tz.trim();
-    let rest = ["UTC", "GMT", "Z"].iter().find_map(|p| t.strip_prefix(p)).unwrap_or(t);
-    if rest.is_empty() {
-        return Ok(Zone::Fixed(0));
-    }
-    let bad = || {
-        Error::Other(format!(
-            "--timezone {tz:?}: not understood; use UTC, UTC+hhmm, UTC-hh:mm or a zone name"
-        ))
-    };
-    let sign = match rest.as_bytes()[0] {
-        b'+' => 1,
-        b'-' => -1,
-        _ if rest.len() == t.len()
-            && t.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)) =>
-        {
-            return Ok(Zone::Named(t.to_string()))
-        }
-        _ => return Err(bad()),
-    };
-    let digits: String = rest[1..].chars().filter(|&c| c != ':').collect();
-    if !digits.bytes().all(|b| b.is_ascii_digit()) || !(digits.len() == 2 || digits.len() == 4) {
-        return Err(bad());
-    }
-    let hh: i32 = digits[..2].parse().map_err(|_| bad())?;
-    let mm: i32 = if digits.len() == 4 { digits[2..].parse().map_err(|_| bad())? } else { 0 };
-    Ok(Zone::Fixed(sign * (hh * 3600 + mm * 60)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timezones() {
-        let fixed = |s: &str| match parse_timezone(s).unwrap() {
-            Zone::Fixed(o) => o,
-            z => panic!("{s}: {z:?}"),
-        };
-        assert_eq!(fixed("UTC"), 0);
-        assert_eq!(fixed("UTC+0200"), 7200);
-        assert_eq!(fixed("GMT-05:30"), -(5 * 3600 + 1800));
-        assert_eq!(fixed("+01"), 3600);
-        assert!(matches!(parse_timezone("Europe/Paris").unwrap(), Zone::Named(_)));
-        assert!(parse_timezone("UTC+2x").is_err());
-    }
 }

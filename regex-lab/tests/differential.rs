@@ -130,11 +130,11 @@ fn oracle(cases: &[Case]) -> Vec<Value> {
     serde_json::from_slice(&out.stdout).expect("oracle output is JSON")
 }
 
-fn ours(case: &Case) -> Result<Value, String> {
+fn ours(case: &Case, config: Option<&str>) -> Result<Value, String> {
     let args = ReplayArgs {
         logs: vec![case.log.clone()],
         filters: vec![case.filter.clone()],
-        config_dir: Some(CONFIG.into()),
+        config_dir: config.map(PathBuf::from),
         timezone: None,
         json: true,
         verbose: 0,
@@ -154,6 +154,30 @@ fn ours(case: &Case) -> Result<Value, String> {
     }))
 }
 
+/// Runs both sides on every case; returns (identical specs, descriptions of differences).
+fn compare(cases: &[Case], config: Option<&str>) -> (Vec<String>, Vec<String>) {
+    let expected = oracle(cases);
+    let mut identical = Vec::new();
+    let mut different = Vec::new();
+    for (case, want) in cases.iter().zip(&expected) {
+        let what = format!("{} on {}", case.filter, case.log.display());
+        if let Some(e) = want.get("error") {
+            different.push(format!("{what}: oracle error {e}"));
+            continue;
+        }
+        match ours(case, config) {
+            Ok(got) if got == *want => identical.push(case.filter.clone()),
+            Ok(got) => different
+                .push(format!("{what}:\n    fail2ban-regex: {want}\n    regex-lab:      {got}")),
+            Err(e) => different.push(format!("{what}: regex-lab error: {e}")),
+        }
+    }
+    for d in &different {
+        eprintln!("  DIFFERENT {d}");
+    }
+    (identical, different)
+}
+
 #[test]
 #[cfg_attr(
     not(all(host_has = "fail2ban", host_has = "fail2ban_samples")),
@@ -162,39 +186,16 @@ fn ours(case: &Case) -> Result<Value, String> {
 fn replay_counts_equal_fail2ban_regex() {
     let cases = discover();
     assert!(!cases.is_empty(), "no cases (REGEX_LAB_DIFF too narrow?)");
-    let expected = oracle(&cases);
-    let mut identical = Vec::new();
-    let mut different = Vec::new();
-    for (case, want) in cases.iter().zip(&expected) {
-        if let Some(e) = want.get("error") {
-            different.push(format!("{} on {}: oracle error {e}", case.filter, case.log.display()));
-            continue;
-        }
-        match ours(case) {
-            Ok(got) if got == *want => identical.push(case.filter.clone()),
-            Ok(got) => different.push(format!(
-                "{} on {}:\n    fail2ban-regex: {want}\n    regex-lab:      {got}",
-                case.filter,
-                case.log.display()
-            )),
-            Err(e) => different.push(format!(
-                "{} on {}: regex-lab error: {e}",
-                case.filter,
-                case.log.display()
-            )),
-        }
-    }
+    let (identical, different) = compare(&cases, Some(CONFIG));
     let filters: BTreeSet<&str> =
         identical.iter().map(|s| s.split('[').next().unwrap_or(s)).collect();
     eprintln!(
-        "differential: {} of {} filter variants identical to fail2ban-regex --raw ({} distinct filters)",
+        "differential: {} of {} stock filter variants identical to fail2ban-regex --raw \
+         ({} distinct filters)",
         identical.len(),
         cases.len(),
         filters.len()
     );
-    for d in &different {
-        eprintln!("  DIFFERENT {d}");
-    }
     if std::env::var("REGEX_LAB_DIFF").is_err() {
         for r in REQUIRED {
             assert!(identical.iter().any(|s| s == r), "required variant {r} is not identical");
@@ -202,4 +203,47 @@ fn replay_counts_equal_fail2ban_regex() {
         assert!(filters.len() >= 17, "only {} distinct filters identical", filters.len());
     }
     assert!(different.is_empty(), "{} of {} variants differ", different.len(), cases.len());
+}
+
+/// The project's own filters (`regex-lab/filters/`, read by path on both sides) on the
+/// project's corpora and the demo log.
+#[test]
+#[cfg_attr(not(host_has = "fail2ban"), ignore = "needs fail2ban-regex (apt-get install fail2ban)")]
+fn builtin_filters_equal_fail2ban_regex() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workspace = root.parent().unwrap();
+    let demo = workspace.join("corpora/demo/proxmox-bruteforce.log");
+    let mut cases = Vec::new();
+    for name in regex_lab::builtin::names() {
+        let path = root.join("filters").join(format!("{name}.conf"));
+        let mut specs = vec![path.display().to_string()];
+        if *name == "sshd" {
+            for mode in ["normal", "ddos", "extra", "aggressive"] {
+                specs.push(format!("{}[mode={mode}]", path.display()));
+            }
+        }
+        let mut logs = vec![demo.clone()];
+        let corpus = workspace.join("corpora").join(name);
+        if corpus.is_file() {
+            logs.push(corpus);
+        }
+        for spec in &specs {
+            for log in &logs {
+                if log.is_file() {
+                    cases.push(Case { filter: spec.clone(), log: log.clone() });
+                }
+            }
+        }
+    }
+    if let Ok(sel) = std::env::var("REGEX_LAB_DIFF") {
+        cases.retain(|c| c.filter.contains(&sel));
+    }
+    assert!(!cases.is_empty(), "no built-in filter cases");
+    let (identical, different) = compare(&cases, None);
+    eprintln!(
+        "differential: {} of {} built-in filter runs (filters x corpora) identical to fail2ban-regex --raw",
+        identical.len(),
+        cases.len()
+    );
+    assert!(different.is_empty(), "{} of {} runs differ", different.len(), cases.len());
 }

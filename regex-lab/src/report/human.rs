@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use super::counts::LIST_LIMIT;
-use super::{rate, FilterRun, Origin, RunSummary};
+use super::{rate, FilterRun, RunSummary};
 
 /// Writes the report: one "Running tests" / "Results" section per filter.
 pub fn write(w: &mut dyn Write, run: &RunSummary<'_>, verbose: u8) -> io::Result<()> {
@@ -15,6 +15,7 @@ pub fn write(w: &mut dyn Write, run: &RunSummary<'_>, verbose: u8) -> io::Result
         write_filter(w, run, f, verbose)?;
     }
     if run.filters.len() > 1 {
+        writeln!(w)?;
         writeln!(
             w,
             "All filters: {} lines read once, fed to {} filters, in {:.2} sec ({:.0} lines/s)",
@@ -39,25 +40,23 @@ fn write_filter(
     writeln!(w, "Running tests")?;
     writeln!(w, "=============")?;
     writeln!(w)?;
-    match &f.origin {
-        Origin::Builtin => {
-            writeln!(w, "Use   failregex filter file : {}, built-in", f.filter.name())?
-        }
-        Origin::Dir(base) => {
-            writeln!(w, "Use   failregex filter file : {}, basedir: {}", f.filter.name(), base)?
-        }
-        Origin::File => writeln!(w, "Use   failregex file : {}", f.filter.name())?,
+    match &def.basedir {
+        Some(base) => writeln!(
+            w,
+            "Use   failregex filter file : {}, basedir: {}",
+            escape(&def.header_name),
+            escape(&base.display().to_string())
+        )?,
+        None => writeln!(w, "Use   failregex file : {}", escape(&def.header_name))?,
     }
-    if !f.options.is_empty() {
-        let items: Vec<String> =
-            f.options.iter().map(|(k, v)| format!("{}: {}", py_quote(k), py_quote(v))).collect();
-        writeln!(w, "Use   filter options : {{{}}}", items.join(", "))?;
+    if !f.options.options.is_empty() {
+        writeln!(w, "Use   filter options : {}", escape(&f.options.options_repr()))?;
     }
     if def.maxlines.is_some() {
         writeln!(w, "Use         maxlines : {}", f.filter.maxlines())?;
     }
-    if let Some(dp) = &def.datepattern {
-        writeln!(w, "Use      datepattern : {}", escape(&dp.join("\n")))?;
+    if let Some(dp) = &def.datepattern_raw {
+        writeln!(w, "Use      datepattern : {} : {}", escape(dp), escape(&f.date_describe))?;
     }
     for log in run.logs {
         writeln!(w, "Use         log file : {}", escape(log))?;
@@ -158,11 +157,6 @@ fn lines_block(w: &mut dyn Write, kind: &str, count: i64, lines: &[String]) -> i
     } else {
         writeln!(w, "{header} too many to print ({count} lines).")
     }
-}
-
-/// Python's `repr()` of a str, for the options dict.
-fn py_quote(s: &str) -> String {
-    crate::line::Value::Str(s.to_string()).py_repr()
 }
 
 /// `%a %b %d %H:%M:%S %Y` in the machine's zone, as fail2ban-regex `-v` prints hit times

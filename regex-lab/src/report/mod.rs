@@ -7,30 +7,21 @@ pub mod json;
 
 use std::time::Duration;
 
+use crate::config::FilterSpec;
 use crate::date::TemplateHits;
 use crate::filter::Filter;
 
 pub use counts::Counts;
 
-/// Where a filter was read from, for the report's `Use ... filter file` line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// Embedded in the binary.
-    Builtin,
-    /// Looked up by name under a fail2ban config dir (`--config-dir`).
-    Dir(String),
-    /// A filter file given by path.
-    File,
-}
-
 /// One filter's part of a replay, ready to print.
 pub struct FilterRun<'a> {
     /// The filter as given on the command line (`sshd[mode=aggressive]`).
     pub spec: &'a str,
-    /// Filter options given with the name, for the `Use filter options` line.
-    pub options: &'a [(String, String)],
-    pub origin: Origin,
+    /// The parsed spec, for the `Use   filter options` line.
+    pub options: &'a FilterSpec,
     pub filter: &'a Filter,
+    /// The date detector's description (`Default Detectors`, or the template's name).
+    pub date_describe: String,
     pub counts: &'a Counts,
     /// Templates with hits, in the detector's order.
     pub date_hits: Vec<TemplateHits>,
