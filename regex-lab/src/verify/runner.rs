@@ -86,9 +86,9 @@ fn got(filter: &Filter, f: &Failure) -> Got {
         .filter_map(|(k, v)| {
             let field = match v {
                 Value::None => Field::None,
-                Value::Str(s) => Field::Str(s.clone()),
+                Value::Str(s) => Field::Str(s.to_string()),
                 Value::Int(i) => Field::Int(*i),
-                Value::Set(s) => Field::List(s.iter().cloned().collect()),
+                Value::Set(s) => Field::List(s.iter().map(|u| u.to_string()).collect()),
                 // A tuple never equals a JSON list in fail2ban's comparison.
                 Value::Tuple(_) => Field::Str(v.py_str()),
                 Value::Lines(_) => return None,
