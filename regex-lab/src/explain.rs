@@ -90,6 +90,9 @@ pub struct Explanation {
     pub searched: String,
     pub failregex: Vec<RegexStep>,
     pub ignoreregex: Vec<RegexStep>,
+    /// `maxlines` when above 1: the verdict then searches the line buffer, while the per-regex
+    /// trace above searches this line alone.
+    pub maxlines: Option<usize>,
     pub verdict: Verdict,
 }
 
@@ -167,6 +170,7 @@ pub fn explain_lines(
             searched: searched.strip_suffix('\n').unwrap_or(&searched).to_string(),
             failregex,
             ignoreregex,
+            maxlines: (filter.maxlines() > 1).then(|| filter.maxlines()),
             verdict,
         });
     }
@@ -254,6 +258,12 @@ impl Explanation {
                 r.index + 1,
                 mark(r),
                 sanitize(&r.regex)
+            );
+        }
+        if let Some(n) = self.maxlines {
+            let _ = writeln!(
+                out,
+                "note         multi-line filter (maxlines {n}): the trace above searches this line alone, the verdict searches the last {n} lines"
             );
         }
         let _ = write!(out, "verdict      ");
