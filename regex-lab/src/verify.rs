@@ -152,7 +152,7 @@ pub fn verify_paths(paths: &[PathBuf], opts: &VerifyOptions) -> Result<VerifyRep
                 FileReport::skip(
                     &shown,
                     &name,
-                    format!("runs as part of {} (addFILE)", added_by[path]),
+                    format!("runs as part of {} via addFILE", added_by[path]),
                 )
             }
             Err(e) => FileReport::error(&shown, &name, e.to_string()),
