@@ -177,3 +177,43 @@ fn stock_filters_read_like_fail2ban() {
     assert!(variants >= filters, "the oracle returned fewer variants than filters");
     assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
 }
+
+/// The project's own filters: fail2ban reads the files in `regex-lab/filters/` (copied into a
+/// config dir) exactly as we do, and the embedded copies give the same result.
+#[test]
+#[cfg_attr(not(host_has = "fail2ban"), ignore = "needs fail2ban (apt-get install fail2ban)")]
+fn builtin_filters_read_like_fail2ban() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fd = dir.path().join("filter.d");
+    std::fs::create_dir_all(&fd).expect("mkdir");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("filters");
+    for e in std::fs::read_dir(&src).expect("filters dir").filter_map(|e| e.ok()) {
+        if e.file_name().to_string_lossy().ends_with(".conf") {
+            std::fs::copy(e.path(), fd.join(e.file_name())).expect("copy filter");
+        }
+    }
+    let base = dir.path().to_string_lossy().into_owned();
+    let names = regex_lab::builtin::names();
+    let (variants, patterns, bad) = run(&base, names);
+    eprintln!(
+        "compared {variants} variants of {} built-in filters, {patterns} compiled patterns",
+        names.len()
+    );
+    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
+    for name in names {
+        let spec = FilterSpec::parse(name).expect("spec");
+        let disk = load_filter_with(
+            &ConfigSource::Dir(dir.path().to_path_buf()),
+            &spec,
+            &LoadOptions::default(),
+        )
+        .expect("load from disk");
+        let embedded = load_filter_with(&ConfigSource::Builtin, &spec, &LoadOptions::default())
+            .expect("load embedded");
+        assert_eq!(embedded.failregex, disk.failregex, "{name}");
+        assert_eq!(embedded.ignoreregex, disk.ignoreregex, "{name}");
+        assert_eq!(embedded.prefregex, disk.prefregex, "{name}");
+        assert_eq!(embedded.datepattern, disk.datepattern, "{name}");
+        assert_eq!(embedded.maxlines, disk.maxlines, "{name}");
+    }
+}

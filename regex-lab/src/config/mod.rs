@@ -90,6 +90,8 @@ pub struct FilterDef {
     /// The `shlex.split` tokens of each `journalmatch` line (with `+` separators). fail2ban-regex
     /// only uses the last line.
     pub journalmatch_lines: Vec<Vec<String>>,
+    /// The filter's own `usedns`. The fail2ban server uses it; fail2ban-regex ignores it (only
+    /// its `--usedns` counts).
     pub usedns: Option<String>,
     /// Effective init options (filter arguments over `[Init]`), e.g. `mode`, `logtype`.
     pub init: BTreeMap<String, String>,
