@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use crate::date::{DateDetector, DateHit};
 use crate::engine::Captures;
-use crate::filter::{key, Filter, FilterRegex, NameId, RegexKind};
+use crate::filter::{key, Filter, FilterRegex, NameId, Names, RegexKind};
 use crate::multiline::{self, Cached, LineSplit, MlfidCache};
 
 /// A line as fail2ban buffers it: `(text before the date, date text, text after the date)`.
@@ -139,6 +139,16 @@ impl Value {
                             out.push('\\');
                             out.push(c);
                         }
+                        c if !py_printable(c) => {
+                            let n = c as u32;
+                            if n < 0x100 {
+                                out.push_str(&format!("\\x{n:02x}"));
+                            } else if n < 0x10000 {
+                                out.push_str(&format!("\\u{n:04x}"));
+                            } else {
+                                out.push_str(&format!("\\U{n:08x}"));
+                            }
+                        }
                         c => out.push(c),
                     }
                 }
@@ -162,6 +172,18 @@ impl Value {
             }
         }
     }
+}
+
+/// Python's `str.isprintable()` for one character, closely enough for log text: control and
+/// format characters and every separator but the space are escaped by `repr()`.
+fn py_printable(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    !(c.is_control()
+        || c.is_whitespace()
+        || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}' | '\u{feff}'))
 }
 
 /// fail2ban's fail dict: named groups plus the keys the line logic adds (`matches`, `users`,
@@ -224,6 +246,18 @@ impl FailData {
         }
     }
 
+    /// Python's `repr()` of the dict, with key names from `names`.
+    pub fn py_repr(&self, names: &Names) -> String {
+        let items: Vec<String> = self
+            .items
+            .iter()
+            .map(|(k, v)| {
+                format!("{}: {}", Value::Str(names.name(*k).into()).py_repr(), v.py_repr())
+            })
+            .collect();
+        format!("{{{}}}", items.join(", "))
+    }
+
     /// Every key and value, in insertion order (`None` values included).
     pub fn iter(&self) -> impl Iterator<Item = (NameId, &Value)> {
         self.items.iter().map(|(k, v)| (*k, v))
@@ -253,6 +287,11 @@ impl Failure {
     /// An MLFID match still waiting for its host.
     pub fn is_pending(&self) -> bool {
         self.id.is_none()
+    }
+
+    /// A field of the fail dict by name (`user`, `ip4`, `users`...); `None` when absent.
+    pub fn field(&self, names: &Names, name: &str) -> Option<&Value> {
+        self.data.get(names.get(name)?)
     }
 
     /// The lines behind this failure (`fail['matches']`).
@@ -291,6 +330,9 @@ pub struct LineResult {
     pub class: LineClass,
     /// fail2ban-regex's "Prefregex: N total" increment for this line.
     pub prefregex_matched: bool,
+    /// The prefregex's groups behind that count, when asked for
+    /// ([`LineProcessor::keep_prefregex_groups`]).
+    pub prefregex_groups: Option<FailData>,
     /// Indices of the ignoreregexes that hit (one entry per hit).
     pub ignore_hits: Vec<usize>,
     /// Earlier lines this line's processing consumed from the `maxlines` buffer; fail2ban-regex
@@ -311,6 +353,7 @@ impl LineResult {
             failures: Vec::new(),
             class: LineClass::Missed,
             prefregex_matched: false,
+            prefregex_groups: None,
             ignore_hits: Vec::new(),
             consumed: Vec::new(),
             date: None,
@@ -324,6 +367,7 @@ impl LineResult {
         self.failures.clear();
         self.class = LineClass::Missed;
         self.prefregex_matched = false;
+        self.prefregex_groups = None;
         self.ignore_hits.clear();
         self.consumed.clear();
         self.date = None;
@@ -381,6 +425,9 @@ struct Core {
     /// fail2ban-regex reads the prefregex's *last* search result, which is stale when the
     /// ignore pre-check returned before searching.
     pref_matched: bool,
+    /// Keep the prefregex's groups for the report (fail2ban-regex `-v`).
+    keep_pref_groups: bool,
+    last_pref_groups: Option<FailData>,
     serial: u64,
     result: LineResult,
 }
@@ -416,10 +463,18 @@ impl LineProcessor {
                 buffer: Vec::new(),
                 cache: MlfidCache::new(),
                 pref_matched: false,
+                keep_pref_groups: false,
+                last_pref_groups: None,
                 serial: 0,
                 result: LineResult::empty(),
             },
         }
+    }
+
+    /// Also return the prefregex's groups with each line ([`LineResult::prefregex_groups`]),
+    /// as fail2ban-regex `-v` lists them.
+    pub fn keep_prefregex_groups(&mut self, yes: bool) {
+        self.core.keep_pref_groups = yes;
     }
 
     /// The filter this processor runs.
@@ -529,6 +584,9 @@ impl Core {
         // fail2ban-regex's verdict.
         let r = &mut self.result;
         r.prefregex_matched = f.prefregex().is_some() && self.pref_matched;
+        if r.prefregex_matched && self.keep_pref_groups {
+            r.prefregex_groups = self.last_pref_groups.clone();
+        }
         let nofail = r.failures.iter().any(Failure::is_nofail);
         let failing = r.failures.iter().any(|x| !x.is_nofail());
         r.class = if line_ignored || nofail {
@@ -571,6 +629,7 @@ impl Core {
         // 3. prefregex; a non-empty `content` group replaces the buffer.
         // `use_text1`: the buffer text is `text1` (rebuilt) rather than `text0`.
         let mut use_text1 = false;
+        // Built on the first failregex match only: most lines match no failregex.
         let mut pre_groups: Option<FailData> = None;
         if let (Some(pref), Some(caps)) = (f.prefregex(), self.pref_caps.as_mut()) {
             self.pref_matched =
@@ -578,20 +637,28 @@ impl Core {
             if !self.pref_matched {
                 return;
             }
-            let mut groups = groups_of(pref, caps, &self.text0);
-            if let Some(Value::Str(content)) = groups.pop(key::CONTENT) {
-                if !content.is_empty() {
-                    self.text1.clear();
-                    self.text1.push_str(&content);
-                    self.text1.push('\n');
-                    use_text1 = true;
-                    if multi {
-                        self.buffer =
-                            vec![Arc::new(TupleLine::with_serial("", "", &content, self.serial))];
-                    }
+            if self.keep_pref_groups {
+                self.last_pref_groups = Some(groups_of(pref, caps, &self.text0));
+            }
+            // `content` as fail2ban pops it from the groups (after `alt_`/`tuple_` merges).
+            let content: Option<Arc<str>> = if pref.alt().is_empty() && pref.tuple().is_empty() {
+                pref.group_of(key::CONTENT).and_then(|g| caps.text(&self.text0, g)).map(Arc::from)
+            } else {
+                match groups_of(pref, caps, &self.text0).pop(key::CONTENT) {
+                    Some(Value::Str(c)) => Some(c),
+                    _ => None,
+                }
+            };
+            if let Some(content) = content.filter(|c| !c.is_empty()) {
+                self.text1.clear();
+                self.text1.push_str(&content);
+                self.text1.push('\n');
+                use_text1 = true;
+                if multi {
+                    self.buffer =
+                        vec![Arc::new(TupleLine::with_serial("", "", &content, self.serial))];
                 }
             }
-            pre_groups = Some(groups);
         }
 
         // 4. Every failregex, in order.
@@ -634,7 +701,12 @@ impl Core {
                 self.buffer = split.unmatched.clone();
                 dirty = true;
             }
-            if let Some(pre) = &pre_groups {
+            if let (Some(pref), Some(pcaps)) = (f.prefregex(), self.pref_caps.as_ref()) {
+                let pre = pre_groups.get_or_insert_with(|| {
+                    let mut g = groups_of(pref, pcaps, &self.text0);
+                    g.pop(key::CONTENT);
+                    g
+                });
                 if !pre.items.is_empty() {
                     let mut merged = pre.clone();
                     merged.update(fail);
@@ -893,11 +965,10 @@ mod tests {
         LineProcessor::new(Arc::new(f), None, Now::Fixed(1e9))
     }
 
-    /// (class, [(regex, id)]) per line.
-    fn run(
-        p: &mut LineProcessor,
-        lines: &[&str],
-    ) -> Vec<(LineClass, Vec<(usize, Option<String>)>)> {
+    /// (class, [(regex, id)]) of one line.
+    type Verdict = (LineClass, Vec<(usize, Option<String>)>);
+
+    fn run(p: &mut LineProcessor, lines: &[&str]) -> Vec<Verdict> {
         lines
             .iter()
             .map(|l| {
@@ -1027,6 +1098,15 @@ mod tests {
         assert_eq!(ip_text("2001:DB8:0:0:0:0:0:1", FAM_IPV6), "2001:db8::1");
         assert_eq!(ip_text("2001:db8::1", 32), "2001:db8::/32");
         assert_eq!(ip_text("host.example", CIDR_RAW), "host.example");
+    }
+
+    /// A processor can be moved to a worker thread (one per filter, or per input shard).
+    #[test]
+    fn processor_and_results_are_send() {
+        fn is_send<T: Send>() {}
+        is_send::<LineProcessor>();
+        is_send::<LineResult>();
+        is_send::<Arc<Filter>>();
     }
 
     #[test]

@@ -24,6 +24,15 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Replay logs through filters and count matches like fail2ban-regex.
+    ///
+    /// Every log line is fed to every filter; the report gives, per filter, the hits of each
+    /// failregex and the line counts (ignored / matched / missed) that `fail2ban-regex --raw`
+    /// prints for the same log and filter (host names are not resolved).
+    ///
+    /// Example: regex-lab replay /var/log/auth.log.1.gz /var/log/auth.log -c /etc/fail2ban -f sshd
+    ///
+    /// Exit status: 0 when every log was read, 2 on an error (bad filter, bad option,
+    /// unreadable log); the error is one line on stderr.
     Replay(regex_lab::replay::ReplayArgs),
     /// Check filters against fail2ban-format sample files (`# failJSON:` annotations).
     Verify(regex_lab::verify::cli::VerifyArgs),

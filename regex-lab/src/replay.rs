@@ -10,20 +10,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::{self, ConfigSource, FilterSpec};
-use crate::date::{Clock, DateDetector, Zone};
+use crate::date::{Clock, DateDetector, TemplateHits, Zone};
 use crate::error::Error;
 use crate::filter::{Filter, FilterOptions};
 use crate::input::{LineReader, Source};
 use crate::line::{LineProcessor, Now};
+use crate::report::counts::Keep;
 use crate::report::{self, Counts, FilterRun, RunSummary};
 
-/// Replay logs through fail2ban filters and count matches like fail2ban-regex.
-///
-/// Every log line is fed to every filter; the report gives, per filter, the hits of each
-/// failregex and the line counts (ignored / matched / missed) fail2ban-regex would print for
-/// the same log and filter (with `--raw`: host names are not resolved).
-///
-/// Example: regex-lab replay /var/log/auth.log.2.gz /var/log/auth.log --filter sshd
+/// Options of `regex-lab replay` (the command's help text lives on its subcommand in main.rs).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReplayArgs {
     /// Log files to replay, in order (`-` reads stdin; gzip files are decompressed).
@@ -58,6 +53,44 @@ pub struct ReplayArgs {
     /// Also list regexes with no hits, and the id and time of every hit (like fail2ban-regex -v).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Print every matched line (kept in memory until the report).
+    #[arg(long)]
+    pub print_all_matched: bool,
+
+    /// Print every ignored line, not only up to 20 (kept in memory until the report).
+    #[arg(long)]
+    pub print_all_ignored: bool,
+
+    /// Print every missed line, not only up to 20 (kept in memory until the report).
+    #[arg(long)]
+    pub print_all_missed: bool,
+}
+
+impl ReplayArgs {
+    /// The arguments for `logs` and `filters` with every option at its default.
+    pub fn new(logs: Vec<PathBuf>, filters: Vec<String>) -> ReplayArgs {
+        ReplayArgs {
+            logs,
+            filters,
+            config_dir: None,
+            timezone: None,
+            json: false,
+            verbose: 0,
+            print_all_matched: false,
+            print_all_ignored: false,
+            print_all_missed: false,
+        }
+    }
+
+    fn keep(&self) -> Keep {
+        Keep {
+            all_matched: self.print_all_matched,
+            all_ignored: self.print_all_ignored,
+            all_missed: self.print_all_missed,
+            hits: self.verbose > 0,
+        }
+    }
 }
 
 /// How a replay ended, for the exit status.
@@ -98,7 +131,7 @@ pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let spec_texts = if args.filters.is_empty() { builtin_names() } else { args.filters.clone() };
     let mut filters = spec_texts
         .iter()
-        .map(|text| prepare(text, &source, &clock, args.verbose > 0))
+        .map(|text| prepare(text, &source, &clock, args.keep()))
         .collect::<Result<Vec<_>, Error>>()?;
 
     // Open every log first: a missing one is an error before any work is done.
@@ -153,7 +186,11 @@ pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
                 filter: f.proc.filter(),
                 date_describe: f.proc.dates().map(DateDetector::describe).unwrap_or_default(),
                 counts: &f.counts,
-                date_hits: f.proc.dates().map(DateDetector::template_hits).unwrap_or_default(),
+                date_hits: f
+                    .proc
+                    .dates()
+                    .map(|d| date_hits(d, args.verbose > 0))
+                    .unwrap_or_default(),
                 elapsed: f.elapsed,
             })
             .collect(),
@@ -171,22 +208,39 @@ pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     Ok(if errors.is_empty() { Outcome::Complete } else { Outcome::ReadErrors })
 }
 
+/// Templates with hits in the detector's order; with `verbose`, every template (as
+/// fail2ban-regex `-v` lists them).
+fn date_hits(d: &DateDetector, verbose: bool) -> Vec<TemplateHits> {
+    if verbose {
+        d.template_states()
+            .into_iter()
+            .map(|t| TemplateHits { name: t.name, hits: t.hits })
+            .collect()
+    } else {
+        d.template_hits()
+    }
+}
+
 /// Loads, compiles and sets up one filter.
 fn prepare(
     text: &str,
     source: &ConfigSource,
     clock: &Clock,
-    verbose: bool,
+    keep: Keep,
 ) -> Result<Prepared, Error> {
     let spec = FilterSpec::parse(text)?;
     let def = config::load_filter(source, &spec)?;
     let filter = Filter::new(&def, &FilterOptions::default())?;
     let dates = DateDetector::new(def.datepattern.as_deref(), clock.clone())?;
-    let counts = Counts::new(filter.failregex().len(), filter.ignoreregex().len(), verbose);
+    let counts = Counts::new(filter.failregex().len(), filter.ignoreregex().len(), keep);
     Ok(Prepared {
         spec_text: text.to_string(),
         spec,
-        proc: LineProcessor::new(Arc::new(filter), Some(dates), Now::System),
+        proc: {
+            let mut p = LineProcessor::new(Arc::new(filter), Some(dates), Now::System);
+            p.keep_prefregex_groups(keep.hits);
+            p
+        },
         counts,
         elapsed: Duration::ZERO,
     })

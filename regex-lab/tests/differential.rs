@@ -131,14 +131,9 @@ fn oracle(cases: &[Case]) -> Vec<Value> {
 }
 
 fn ours(case: &Case, config: Option<&str>) -> Result<Value, String> {
-    let args = ReplayArgs {
-        logs: vec![case.log.clone()],
-        filters: vec![case.filter.clone()],
-        config_dir: config.map(PathBuf::from),
-        timezone: None,
-        json: true,
-        verbose: 0,
-    };
+    let mut args = ReplayArgs::new(vec![case.log.clone()], vec![case.filter.clone()]);
+    args.config_dir = config.map(PathBuf::from);
+    args.json = true;
     let mut out = Vec::new();
     replay::run(&args, &mut out).map_err(|e| e.to_string())?;
     let v: Value = serde_json::from_slice(&out).map_err(|e| e.to_string())?;
@@ -246,4 +241,73 @@ fn builtin_filters_equal_fail2ban_regex() {
         cases.len()
     );
     assert!(different.is_empty(), "{} of {} runs differ", different.len(), cases.len());
+}
+
+/// The human report, line for line, against fail2ban-regex's own output (only the
+/// `[processed in ...]` line differs: we add lines/s).
+#[test]
+#[cfg_attr(
+    not(all(host_has = "fail2ban", host_has = "fail2ban_samples")),
+    ignore = "needs fail2ban-regex and its sample logs (apt-get install fail2ban)"
+)]
+fn human_report_equals_fail2ban_regex_output() {
+    let runs: &[(&str, &str, &[&str])] = &[
+        ("sshd", "sshd", &[]),
+        ("sshd", "sshd[mode=aggressive]", &["--print-all-missed"]),
+        ("sshd", "sshd", &["-v"]),
+        ("postfix", "postfix[mode=aggressive]", &["--print-all-ignored"]),
+        ("slapd", "slapd", &["--print-all-matched"]),
+        ("apache-auth", "apache-auth", &[]),
+    ];
+    let mut bad = Vec::new();
+    for (log, filter, extra) in runs {
+        let log = Path::new(SAMPLES).join(log);
+        let strip = |out: Vec<u8>| -> String {
+            String::from_utf8_lossy(&out)
+                .lines()
+                .filter(|l| !l.starts_with("[processed in "))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        };
+        let f2b = Command::new("fail2ban-regex")
+            .args(["--raw", "-e", "UTF-8", "-c", CONFIG])
+            .args(*extra)
+            .arg(&log)
+            .arg(filter)
+            .output()
+            .unwrap();
+        let ours = Command::new(env!("CARGO_BIN_EXE_regex-lab"))
+            .args(["replay", "-c", CONFIG])
+            .args(*extra)
+            .arg(&log)
+            .args(["--filter", filter])
+            .output()
+            .unwrap();
+        assert!(ours.status.success(), "{}", String::from_utf8_lossy(&ours.stderr));
+        let (want, got) = (strip(f2b.stdout), strip(ours.stdout));
+        if want != got {
+            let diff = similar_lines(&want, &got);
+            bad.push(format!("{filter} {extra:?}:\n{diff}"));
+        }
+    }
+    assert!(bad.is_empty(), "reports differ:\n{}", bad.join("\n"));
+}
+
+/// The first differing lines of two texts.
+fn similar_lines(a: &str, b: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let mut out = String::new();
+    for i in 0..a.len().max(b.len()) {
+        let (x, y) = (a.get(i).copied().unwrap_or("<none>"), b.get(i).copied().unwrap_or("<none>"));
+        if x != y {
+            out.push_str(&format!(
+                "  line {}:\n    fail2ban-regex: {x}\n    regex-lab:      {y}\n",
+                i + 1
+            ));
+            if out.len() > 2000 {
+                break;
+            }
+        }
+    }
+    out
 }

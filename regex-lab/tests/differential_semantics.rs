@@ -104,14 +104,9 @@ fn cases() -> Vec<Case> {
 }
 
 fn ours(log: &Path, filter: &Path) -> Value {
-    let args = ReplayArgs {
-        logs: vec![log.to_path_buf()],
-        filters: vec![filter.display().to_string()],
-        config_dir: None,
-        timezone: None,
-        json: true,
-        verbose: 0,
-    };
+    let mut args = ReplayArgs::new(vec![log.to_path_buf()], vec![filter.display().to_string()]);
+    args.config_dir = None;
+    args.json = true;
     let mut out = Vec::new();
     replay::run(&args, &mut out).unwrap();
     let v: Value = serde_json::from_slice(&out).unwrap();

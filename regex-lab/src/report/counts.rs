@@ -1,6 +1,6 @@
 //! fail2ban-regex's statistics, accumulated from [`LineResult`]s.
 
-use crate::line::{LineClass, LineResult};
+use crate::line::{FailData, LineClass, LineResult};
 
 /// How many lines fail2ban-regex keeps for its "Missed line(s)" / "Ignored line(s)" lists.
 pub const LIST_LIMIT: usize = 20;
@@ -35,20 +35,39 @@ pub struct Counts {
     pub aborted_lines: u64,
     /// The first aborted search: (line number, which regex, PCRE2's message).
     pub first_aborted: Option<(u64, String, String)>,
-    /// The first missed / ignored lines, kept as fail2ban-regex keeps them.
+    /// The first missed / ignored lines, kept as fail2ban-regex keeps them (all of them with
+    /// the `--print-all-*` flags), and the matched lines with `--print-all-matched`.
     pub missed_lines: Vec<String>,
     pub ignored_lines: Vec<String>,
+    pub matched_lines: Vec<String>,
+    pub keep: Keep,
     /// Per failregex, every hit (only when verbose).
     pub hits: Option<Vec<Vec<Hit>>>,
+    /// The prefregex groups of the first 20 lines it matched, and whether there were more
+    /// (only when verbose).
+    pub prefregex_groups: Vec<FailData>,
+    pub prefregex_groups_more: bool,
+}
+
+/// Which lines to keep for printing (fail2ban-regex's `--print-all-*` options). Keeping all
+/// lines costs memory in proportion to the log; the default keeps at most 21 of each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Keep {
+    pub all_matched: bool,
+    pub all_ignored: bool,
+    pub all_missed: bool,
+    /// Every hit's id and time (`-v`).
+    pub hits: bool,
 }
 
 impl Counts {
     /// Zeroed counters for a filter with these regex counts.
-    pub fn new(failregexes: usize, ignoreregexes: usize, verbose: bool) -> Counts {
+    pub fn new(failregexes: usize, ignoreregexes: usize, keep: Keep) -> Counts {
         Counts {
             failregex: vec![0; failregexes],
             ignoreregex: vec![0; ignoreregexes],
-            hits: verbose.then(|| vec![Vec::new(); failregexes]),
+            hits: keep.hits.then(|| vec![Vec::new(); failregexes]),
+            keep,
             ..Counts::default()
         }
     }
@@ -70,6 +89,13 @@ impl Counts {
         }
         if r.prefregex_matched {
             self.prefregex += 1;
+            if let (true, Some(g)) = (self.keep.hits, &r.prefregex_groups) {
+                if self.prefregex_groups.len() < LIST_LIMIT {
+                    self.prefregex_groups.push(g.clone());
+                } else {
+                    self.prefregex_groups_more = true;
+                }
+            }
         }
         if !r.aborted.is_empty() {
             self.aborted_lines += 1;
@@ -87,20 +113,28 @@ impl Counts {
             if let Some(i) = self.missed_lines.iter().position(|m| m == l.full()) {
                 self.missed_lines.remove(i);
             }
+            if self.keep.all_matched {
+                self.matched_lines.push(l.full().to_string());
+            }
             self.matched += 1;
             self.missed -= 1;
         }
         match r.class {
             LineClass::Ignored => {
                 self.ignored += 1;
-                if self.ignored <= LIST_LIMIT as i64 + 1 {
+                if self.keep.all_ignored || self.ignored <= LIST_LIMIT as i64 + 1 {
                     self.ignored_lines.push(line.to_string());
                 }
             }
-            LineClass::Matched => self.matched += 1,
+            LineClass::Matched => {
+                self.matched += 1;
+                if self.keep.all_matched {
+                    self.matched_lines.push(line.to_string());
+                }
+            }
             LineClass::Missed => {
                 self.missed += 1;
-                if self.missed <= LIST_LIMIT as i64 + 1 {
+                if self.keep.all_missed || self.missed <= LIST_LIMIT as i64 + 1 {
                     self.missed_lines.push(line.to_string());
                 }
             }

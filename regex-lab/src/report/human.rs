@@ -70,7 +70,13 @@ fn write_filter(
     if let Some(p) = f.filter.prefregex() {
         writeln!(w)?;
         writeln!(w, "Prefregex: {} total", c.prefregex)?;
-        list(w, None, &[p.expanded().to_string()])?;
+        let mut items = vec![p.expanded().to_string()];
+        let names = f.filter.names();
+        items.extend(c.prefregex_groups.iter().map(|g| format!("    {}", g.py_repr(names))));
+        if c.prefregex_groups_more {
+            items.push("    ...".to_string());
+        }
+        list(w, None, &items)?;
     }
     let mut items = Vec::new();
     for (i, r) in f.filter.failregex().iter().enumerate() {
@@ -127,8 +133,11 @@ fn write_filter(
         )?;
     }
     writeln!(w)?;
-    lines_block(w, "Ignored", c.ignored, &c.ignored_lines)?;
-    lines_block(w, "Missed", c.missed, &c.missed_lines)?;
+    if c.keep.all_matched {
+        lines_block(w, "matched", c.matched, &c.matched_lines, true)?;
+    }
+    lines_block(w, "ignored", c.ignored, &c.ignored_lines, c.keep.all_ignored)?;
+    lines_block(w, "missed", c.missed, &c.missed_lines, c.keep.all_missed)?;
     Ok(())
 }
 
@@ -146,16 +155,27 @@ fn list(w: &mut dyn Write, header: Option<&str>, items: &[String]) -> io::Result
     writeln!(w, "`-")
 }
 
-fn lines_block(w: &mut dyn Write, kind: &str, count: i64, lines: &[String]) -> io::Result<()> {
+/// fail2ban-regex's `printLines`: the list, or a hint when there are too many.
+fn lines_block(
+    w: &mut dyn Write,
+    kind: &str,
+    count: i64,
+    lines: &[String],
+    all: bool,
+) -> io::Result<()> {
     if count == 0 {
         return Ok(());
     }
-    let header = format!("{kind} line(s):");
-    if count < LIST_LIMIT as i64 {
+    let mut header = format!("{kind} line(s):");
+    header[..1].make_ascii_uppercase();
+    if count < LIST_LIMIT as i64 || all {
         let items: Vec<String> = lines.iter().map(|l| l.trim_end().to_string()).collect();
         list(w, Some(&header), &items)
     } else {
-        writeln!(w, "{header} too many to print ({count} lines).")
+        writeln!(
+            w,
+            "{header} too many to print.  Use --print-all-{kind} to print all {count} lines"
+        )
     }
 }
 

@@ -77,6 +77,7 @@ fn filter_json<'a>(f: &'a FilterRun<'a>) -> FilterJson<'a> {
         date_templates: f
             .date_hits
             .iter()
+            .filter(|t| t.hits > 0)
             .map(|t| TemplateHits { template: &t.name, hits: t.hits })
             .collect(),
         aborted_searches: c.aborted_searches,
