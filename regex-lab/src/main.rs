@@ -34,9 +34,8 @@ enum Command {
     /// Exit status: 0 when every log was read, 2 on an error (bad filter, bad option,
     /// unreadable log); the error is one line on stderr.
     Replay(regex_lab::replay::ReplayArgs),
-    /// Check filters against fail2ban-format sample files (`# failJSON:` annotations).
+    // verify and explain: -h/--help text is the doc of their Args structs.
     Verify(regex_lab::verify::cli::VerifyArgs),
-    /// Show what a filter does with a log line, stage by stage.
     Explain(regex_lab::explain::cli::ExplainArgs),
 }
 
