@@ -180,6 +180,32 @@ impl Shared {
     }
 }
 
+/// An entry whose fields could not be read, with its cursor when that was still readable.
+#[derive(Debug)]
+struct Unreadable(io::Error, Option<String>);
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "reading an entry's fields: {}", self.0)
+    }
+}
+
+impl std::error::Error for Unreadable {}
+
+impl From<Unreadable> for io::Error {
+    fn from(u: Unreadable) -> Self {
+        io::Error::other(u)
+    }
+}
+
+fn unreadable_cursor(e: &io::Error) -> Option<String> {
+    e.get_ref().and_then(|i| i.downcast_ref::<Unreadable>()).and_then(|u| u.1.clone())
+}
+
+fn is_repeat(e: &io::Error, last_bad: &Option<String>) -> bool {
+    last_bad.is_some() && unreadable_cursor(e) == *last_bad
+}
+
 trait WakeWrite {
     fn write_all_nonblocking(self) -> io::Result<()>;
 }
@@ -305,6 +331,7 @@ impl RouteLoop {
         let mut backoff = Duration::from_millis(100);
         let mut poll = POLL_MIN;
         let mut last_entry = Instant::now();
+        let mut last_bad: Option<String> = None;
         let name = self.shared.name();
         loop {
             self.shared.beat();
@@ -316,11 +343,23 @@ impl RouteLoop {
             }
             let step = reader.advance().and_then(|more| {
                 if more {
-                    entry.read_from(reader.journal())?;
+                    if let Err(e) = entry.read_from(reader.journal()) {
+                        return Err(Unreadable(e, reader.cursor().ok()).into());
+                    }
                 }
                 Ok(more)
             });
             match step {
+                Err(e) if is_repeat(&e, &last_bad) => {
+                    // The same entry failed again after reopening: it is damaged, not moved.
+                    tracing::warn!(route = %name, error = %e, "skipping an unreadable journal entry");
+                    self.batch_entries += 1;
+                    last_bad = None;
+                }
+                Err(e) => {
+                    last_bad = unreadable_cursor(&e);
+                    self.journal_trouble(reader, e, &mut backoff);
+                }
                 Ok(true) => {
                     last_entry = Instant::now();
                     self.add(&entry);
@@ -358,7 +397,6 @@ impl RouteLoop {
                     while matches!((&self.wake_rx).read(&mut sink), Ok(n) if n > 0) {}
                     backoff = Duration::from_millis(100);
                 }
-                Err(e) => self.journal_trouble(reader, e, &mut backoff),
             }
         }
         if self.batch_entries > 0 {
@@ -469,7 +507,12 @@ impl RouteLoop {
     fn journal_trouble(&mut self, reader: &mut Reader, e: io::Error, backoff: &mut Duration) {
         let name = self.shared.name();
         tracing::warn!(route = %name, error = %e, "journal read error; reopening and resuming after the last written entry");
-        if self.batch_entries > 0 && self.flush(reader).is_err() {
+        // The batch is written up to the entry before the failing one. When the journal sits
+        // on an entry it could not read, step back first so its cursor is not taken as done.
+        let on_bad_entry = unreadable_cursor(&e).is_some();
+        let positioned = !on_bad_entry || matches!(reader.journal().previous(), Ok(n) if n > 0);
+        if self.batch_entries > 0 && (!positioned || self.flush(reader).is_err()) {
+            // Not written, not published: read again after the reopen.
             self.clear_batch();
         }
         loop {
