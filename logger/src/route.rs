@@ -285,11 +285,15 @@ fn start(setup: &RouteSetup) -> Result<Reader> {
                 tracing::warn!(route = %name, "the saved cursor's entry is no longer in the journal (vacuumed); continuing with the oldest entry after it; entries vacuumed before they were forwarded are lost");
                 return Ok(reader);
             }
-            Err(e) => {
-                tracing::warn!(route = %name, error = %e, "saved position unusable; starting at the tail");
+            // seek_cursor only parses; EINVAL means the saved cursor is garbage.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                let kept = shared.checkpoint.lock().unwrap().keep_copy()?;
+                tracing::warn!(route = %name, error = %e, kept = %kept.display(), "saved cursor is invalid (corrupt state); kept a copy; starting at the tail");
             }
+            Err(e) => return Err(jerr(e)),
         }
     }
+    // A corrupt state never leads to a backfill from the head, whatever --start-at says.
     let position = if setup.start_at_head && setup.resume.is_none() {
         reader.seek(&Position::Head).map_err(jerr)?;
         tracing::info!(route = %name, "no saved state: starting at the head of the journal (--start-at head)");
