@@ -230,6 +230,7 @@ pub struct RouteSetup {
     pub start_at_head: bool,
     pub source: Source,
     pub formatter: Formatter,
+    /// Bytes of a field that are read at all (libsystemd data threshold and copy cap).
     pub threshold: usize,
     pub once: bool,
 }
@@ -260,6 +261,7 @@ pub fn run(setup: RouteSetup, ready: std::sync::mpsc::Sender<Result<()>>) {
         recovery: setup.recovery,
         formatter: setup.formatter,
         once: setup.once,
+        field_cap: setup.threshold,
         batch: Vec::with_capacity(256 * 1024),
         batch_entries: 0,
         batch_lines: 0,
@@ -323,6 +325,7 @@ struct RouteLoop {
     recovery: Recovery,
     formatter: Formatter,
     once: bool,
+    field_cap: usize,
     batch: Vec<u8>,
     batch_entries: usize,
     batch_lines: u64,
@@ -347,7 +350,7 @@ impl RouteLoop {
             }
             let step = reader.advance().and_then(|more| {
                 if more {
-                    if let Err(e) = entry.read_from(reader.journal()) {
+                    if let Err(e) = entry.read_from(reader.journal(), self.field_cap) {
                         return Err(Unreadable(e, reader.cursor().ok()).into());
                     }
                 }
