@@ -14,15 +14,17 @@ deps:
 build: deps
 	$(CARGO) build --release --workspace --bins
 
-# The main job on shipped data: replay a simulated brute force against a Proxmox host.
+# The main job: the whole flow (journal -> f2b-logger -> fail2ban -> nftables ban) in private
+# namespaces where this machine can run it (root, unshare); otherwise (exit 3) the replay of a
+# simulated brute force against a Proxmox host through the built-in filters.
 demo: build
-	@scripts/demo.sh
+	@scripts/demo-e2e.sh || { rc=$$?; [ $$rc -eq 3 ] && scripts/demo.sh || exit $$rc; }
 
 # Every test: unit, integration, differential against the real fail2ban, corpora, end to end.
 test: deps
+	@scripts/test-extra.sh
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) test --release --workspace --no-fail-fast
-	@scripts/test-extra.sh
 
 bench: build
 	@scripts/bench.sh

@@ -100,6 +100,22 @@ impl Regex {
         }
     }
 
+    /// `re.search(pattern, haystack, pos)`: the leftmost match starting at or after byte
+    /// `start`. Look-behind and `\b` still see the text before `start`, and `^` does not
+    /// match at `start` (unless it is 0), as in Python. For Python's `endpos`, pass
+    /// `&haystack[..endpos]`.
+    pub fn search_at(
+        &self,
+        haystack: &str,
+        start: usize,
+        caps: &mut Captures,
+    ) -> Result<bool, SearchError> {
+        match self.re.captures_read_at(&mut caps.locs, haystack.as_bytes(), start) {
+            Ok(m) => Ok(m.is_some()),
+            Err(e) => Err(SearchError { message: e.to_string() }),
+        }
+    }
+
     /// Like [`Regex::search`] without captures; cheaper when only yes/no matters.
     pub fn is_match(&self, haystack: &str) -> Result<bool, SearchError> {
         self.re.is_match(haystack.as_bytes()).map_err(|e| SearchError { message: e.to_string() })

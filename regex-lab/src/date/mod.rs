@@ -1,14 +1,54 @@
 //! Date detection as fail2ban 1.0.2's DateDetector (spec: notes §4 and
 //! `notes/fail2ban-date-templates.txt`).
 //!
-//! OWNER: date helper. The API below is the contract other modules code against; it may grow,
-//! but changing a signature means updating the callers (line.rs, explain.rs).
+//! # Brief overview
+//!
+//! A [`DateDetector`] holds a list of *templates* built from the filter's `datepattern`
+//! lines ([`pattern`]: `%X` tokens and keywords → regex; [`templates`]: the default list as
+//! data; [`list`]: the list as fail2ban assembles it, weights included). For each line,
+//! [`detect`] picks the winning template exactly as fail2ban does (last winner first,
+//! distance rules, bubble-up reordering), and [`parse`] turns its match into Unix time with
+//! [`tz`] (fixed offsets, local time via a glibc-identical `mktime`).
+//!
+//! # What the caller does with a result
+//!
+//! `detect(line)` returns:
+//! - `None`: no template matched. fail2ban matches the whole line and the line has no date
+//!   (fail2ban-regex still counts it), unless the last date is younger than 60 s (real clock),
+//!   which it then reuses.
+//! - `Some(hit)` with `hit.start < hit.end`: `line[hit.start..hit.end]` is the date text; the
+//!   regexes run on `line[..start] + line[end..]`. `hit.time` is its Unix time, or `None` if
+//!   the text is not a valid date (Feb 30, unknown zone abbreviation): fail2ban logs an error
+//!   and treats the line like the no-match case for its time.
+//! - `Some(hit)` with `hit.start == hit.end` ([`DateHit::is_empty`]): the template matched an
+//!   empty date on purpose (`{NONE}`, patterns like `^I\(()**`): a dateless continuation line.
+//!   Its time is the last date if younger than 60 s (real clock), else now; `hit.time` is
+//!   `None`.
+
+mod detect;
+mod list;
+mod parse;
+mod pattern;
+mod templates;
+mod tz;
+
+use crate::engine::{Captures, Regex, RegexOptions};
+
+use detect::Selector;
+use parse::{Converter, Field};
+use pattern::{Kind, Spec};
 
 /// A date pattern that cannot be used, or a bad `--timezone`.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct DateError {
     pub message: String,
+}
+
+impl DateError {
+    pub(crate) fn new(message: impl Into<String>) -> DateError {
+        DateError { message: message.into() }
+    }
 }
 
 /// What "now" and "local time" mean for a run: fail2ban-regex uses the real clock and the
@@ -22,14 +62,31 @@ pub struct Clock {
 }
 
 /// How zone-less times are interpreted.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Zone {
     /// The machine's local zone (TZ env, else /etc/localtime), as Python's `time.mktime`.
     Local,
-    /// A POSIX TZ string such as `CET-01CEST-02,M3.5.0,M10.5.0` or an IANA name.
+    /// A POSIX TZ string such as `CET-01CEST-02,M3.5.0,M10.5.0` or an IANA name, used where
+    /// fail2ban would use the machine's zone (as if `TZ` were set to it).
     Named(String),
-    /// A fixed offset in seconds east of UTC (`--timezone UTC+0200`).
+    /// A fixed offset in seconds east of UTC (`--timezone UTC+0200`). "Now" is still read in
+    /// the machine's zone, as fail2ban does.
     Fixed(i32),
+}
+
+impl Zone {
+    /// Parses fail2ban's `--timezone` / `logtimezone` value: `[ABBR][±hh[[:]mm]]`, e.g. `UTC`,
+    /// `UTC+0200`, `-05:30`, `CEST` (abbreviations are fixed offsets, without DST).
+    pub fn from_timezone_option(value: &str) -> Result<Zone, DateError> {
+        match tz::fixed_offset_minutes(value) {
+            Ok(minutes) => Ok(Zone::Fixed(minutes * 60)),
+            Err(known_syntax) => Err(DateError::new(format!(
+                "time zone `{value}`: {}; fail2ban accepts a fixed offset such as UTC, UTC+0200, \
+                 -05:30 or a zone abbreviation such as CEST",
+                if known_syntax { "unknown zone abbreviation" } else { "not a fixed-offset zone" }
+            ))),
+        }
+    }
 }
 
 impl Clock {
@@ -41,18 +98,33 @@ impl Clock {
             .unwrap_or(0.0);
         Clock { now, zone: Zone::Local }
     }
+
+    /// fail2ban's sample-test clock: 2005-08-14 12:00 CEST, zone `CET-01CEST-02,M3.5.0,M10.5.0`.
+    pub fn fail2ban_tests() -> Clock {
+        Clock { now: 1124013600.0, zone: Zone::Named("CET-01CEST-02,M3.5.0,M10.5.0".into()) }
+    }
 }
 
 /// One date found in a line: `line[start..end]` is the text of the template's group 1, which
-/// the caller cuts out before matching (`line[..start] + line[end..]`).
+/// the caller cuts out before matching (`line[..start] + line[end..]`). See the module docs
+/// for the three outcomes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DateHit {
     pub start: usize,
     pub end: usize,
     /// Index of the winning template in [`DateDetector::templates`]'s original order.
     pub template: usize,
-    /// Unix time; `None` when the template matched but the fields do not form a valid date.
+    /// Unix time; `None` when the template matched but the fields do not form a valid date,
+    /// or when the date is empty ([`DateHit::is_empty`]).
     pub time: Option<f64>,
+}
+
+impl DateHit {
+    /// The template matched an empty date: a dateless continuation line (use the last date
+    /// if younger than 60 s, else now).
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
 }
 
 /// Hits of one template, for fail2ban-regex's "Date template hits" block.
@@ -64,35 +136,275 @@ pub struct TemplateHits {
     pub hits: u64,
 }
 
-/// Stateful detector: like fail2ban's, it remembers the last winner and reorders templates.
+/// A template as `explain` and fail2ban-regex `--VD` show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TemplateInfo {
+    pub name: String,
+    /// The datepattern it was built from (`None` for `Epoch`/`TAI64N`).
+    pub pattern: Option<String>,
+    /// The regex searched (Python syntax, as fail2ban prints it).
+    pub regex: String,
+    /// fail2ban's base weight: 100 for the `{^LN-BEG}` copies of default templates, else 1.
+    pub weight: f64,
+    /// Boundary flags as fail2ban names them, e.g. `LINE_BEGIN|WORD_END`.
+    pub flags: String,
+}
+
+/// One slot of the current (reordered) list, for `fail2ban-regex -v --VD` style output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TemplateState {
+    pub template: usize,
+    pub name: String,
+    pub hits: u64,
+    /// fail2ban's dynamic weight `hits * weight / max(1, distance)`.
+    pub weight: f64,
+    pub base_weight: f64,
+}
+
+/// A template ready to search.
 #[derive(Debug)]
+pub(crate) struct Compiled {
+    pub id: usize,
+    pub spec: Spec,
+    pub regex: Regex,
+    /// strptime fields by group index, in group order.
+    fields: Vec<(Field, usize)>,
+}
+
+impl Compiled {
+    fn new(id: usize, spec: Spec, datepattern: &str) -> Result<Compiled, DateError> {
+        let regex = Regex::new(&spec.regex, RegexOptions::default()).map_err(|e| {
+            DateError::new(format!(
+                "datepattern `{datepattern}`: template `{}` does not compile ({}); fix the \
+                 pattern's regex syntax",
+                spec.name, e.message
+            ))
+        })?;
+        let fields = regex
+            .group_names()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| Some((Field::from_group(n.as_deref()?)?, i)))
+            .collect();
+        Ok(Compiled { id, spec, regex, fields })
+    }
+
+    pub(crate) fn flags(&self) -> u8 {
+        self.spec.flags
+    }
+}
+
+/// Stateful detector: like fail2ban's, it remembers the last winner and reorders templates.
 pub struct DateDetector {
-    _private: (),
+    templates: Vec<Compiled>,
+    caps: Vec<Captures>,
+    selector: Selector,
+    spans: Vec<Option<(usize, usize)>>,
+    converter: Converter,
+    clock: Clock,
+    none: bool,
+}
+
+impl std::fmt::Debug for DateDetector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DateDetector")
+            .field("templates", &self.templates.len())
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+/// fail2ban's `%ExY` for this machine's current year (fail2ban computes it from the real
+/// clock when it is loaded, whatever test clock is set later).
+fn ex_year() -> String {
+    let year = jiff::Zoned::now().year();
+    templates::year_regex(i32::from(year))
 }
 
 impl DateDetector {
     /// `datepattern` lines as the filter gives them (`None`: the 31 default templates).
-    pub fn new(_datepattern: Option<&[String]>, _clock: Clock) -> Result<DateDetector, DateError> {
-        unimplemented!("date helper")
+    pub fn new(datepattern: Option<&[String]>, clock: Clock) -> Result<DateDetector, DateError> {
+        let ex_year = ex_year();
+        let specs = list::build(datepattern, &ex_year)?;
+        let none = datepattern.is_some_and(|l| {
+            let l: Vec<_> = l.iter().map(|x| x.trim()).filter(|x| !x.is_empty()).collect();
+            l.len() == 1 && l[0].eq_ignore_ascii_case("{NONE}")
+        });
+        let templates = specs
+            .into_iter()
+            .enumerate()
+            .map(|(id, (spec, line))| Compiled::new(id, spec, &line))
+            .collect::<Result<Vec<_>, _>>()?;
+        let caps = templates.iter().map(|t| t.regex.captures()).collect();
+        let converter = Converter::new(tz::Zones::new(&clock.zone)?, clock.now);
+        Ok(DateDetector {
+            selector: Selector::new(templates.len()),
+            templates,
+            caps,
+            spans: Vec::new(),
+            converter,
+            clock,
+            none,
+        })
     }
 
     /// fail2ban's `matchTime` + `getTime`: finds the date in `line` and converts it.
-    pub fn detect(&mut self, _line: &str) -> Option<DateHit> {
-        unimplemented!("date helper")
+    pub fn detect(&mut self, line: &str) -> Option<DateHit> {
+        let tid = self.selector.select(&self.templates, &mut self.caps, line, &mut self.spans)?;
+        let tpl = &self.templates[tid];
+        let (start, end) = self.spans.get(1).copied().flatten().unwrap_or((0, 0));
+        let text = |i: usize| self.spans.get(i).copied().flatten().map(|(s, e)| &line[s..e]);
+        let time = if start == end {
+            None
+        } else {
+            match tpl.spec.kind {
+                Kind::Pattern => {
+                    let fields = tpl.fields.iter().filter_map(|&(f, i)| Some((f, text(i)?)));
+                    self.converter.strptime(fields)
+                }
+                Kind::Epoch { long, group } => text(group).and_then(|v| parse::epoch(v, long)),
+                Kind::Tai64n => text(1).and_then(parse::tai64n),
+            }
+        };
+        Some(DateHit { start, end, template: tid, time })
     }
 
     /// Templates with hits, in the detector's current (possibly reordered) order.
     pub fn template_hits(&self) -> Vec<TemplateHits> {
-        unimplemented!("date helper")
+        self.selector
+            .slots
+            .iter()
+            .filter(|s| s.hits > 0)
+            .map(|s| TemplateHits { name: self.templates[s.tid].spec.name.clone(), hits: s.hits })
+            .collect()
+    }
+
+    /// Every template in the current order with its counters (fail2ban-regex `-v`/`--VD`).
+    pub fn template_states(&self) -> Vec<TemplateState> {
+        self.selector
+            .slots
+            .iter()
+            .map(|s| {
+                let spec = &self.templates[s.tid].spec;
+                TemplateState {
+                    template: s.tid,
+                    name: spec.name.clone(),
+                    hits: s.hits,
+                    weight: s.weight(spec.weight),
+                    base_weight: spec.weight,
+                }
+            })
+            .collect()
+    }
+
+    /// All templates in their original order (index = [`DateHit::template`]).
+    pub fn templates(&self) -> Vec<TemplateInfo> {
+        self.templates.iter().map(|t| self.template(t.id)).collect()
+    }
+
+    /// One template by index ([`DateHit::template`]). Panics if `index` is not one of this
+    /// detector's templates.
+    pub fn template(&self, index: usize) -> TemplateInfo {
+        let s = &self.templates[index].spec;
+        TemplateInfo {
+            name: s.name.clone(),
+            pattern: s.pattern.clone(),
+            regex: s.regex.clone(),
+            weight: s.weight,
+            flags: pattern::flag_names(s.flags),
+        }
+    }
+
+    /// What fail2ban-regex prints after `Use      datepattern : <pattern> : `: the single
+    /// (or first of two) template's name, else `Default Detectors`.
+    pub fn describe(&self) -> String {
+        if self.templates.len() > 2 {
+            "Default Detectors".to_string()
+        } else {
+            self.templates[0].spec.name.clone()
+        }
     }
 
     /// True when the datepattern is `{NONE}`: lines carry no date.
     pub fn is_none(&self) -> bool {
-        false
+        self.none
     }
 
     /// The clock this detector converts with.
     pub fn clock(&self) -> &Clock {
-        unimplemented!("date helper")
+        &self.clock
+    }
+
+    /// Moves "now" (year inference, time-only dates). fail2ban-regex reads the real clock
+    /// on every line; a long replay may call this to follow it.
+    pub fn set_now(&mut self, now: f64) {
+        self.clock.now = now;
+        self.converter.set_now(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dd(lines: &[&str]) -> Result<DateDetector, DateError> {
+        let lines: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+        DateDetector::new(Some(&lines), Clock::fail2ban_tests())
+    }
+
+    #[test]
+    fn bad_datepatterns_say_what_to_fix() {
+        let e = dd(&["%Y-%q %H"]).unwrap_err().to_string();
+        assert!(e.contains("`%Y-%q %H`") && e.contains("%%"), "{e}");
+        let e = dd(&["(%H:%M"]).unwrap_err().to_string();
+        assert!(e.contains("`(%H:%M`") && e.contains("does not compile"), "{e}");
+        let e = dd(&["%H:%M", "%H:%M"]).unwrap_err().to_string();
+        assert!(e.contains("already a template") && e.contains("24hour:Minute"), "{e}");
+        let e = dd(&["", "  "]).unwrap_err().to_string();
+        assert!(e.contains("empty"), "{e}");
+        assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn bad_zones_say_what_to_fix() {
+        let e = Zone::from_timezone_option("Europe/Berlin").unwrap_err().to_string();
+        assert!(e.contains("Europe/Berlin") && e.contains("UTC+0200"), "{e}");
+        let e = Zone::from_timezone_option("XYZW").unwrap_err().to_string();
+        assert!(e.contains("unknown zone abbreviation"), "{e}");
+        assert_eq!(Zone::from_timezone_option("UTC+0200").unwrap(), Zone::Fixed(7200));
+        let clock = Clock { now: 0.0, zone: Zone::Named("Mars/Olympus".into()) };
+        let e = DateDetector::new(None, clock).unwrap_err().to_string();
+        assert!(e.contains("Mars/Olympus"), "{e}");
+    }
+
+    #[test]
+    fn hits_and_cut() {
+        let mut d = DateDetector::new(None, Clock::fail2ban_tests()).unwrap();
+        let line = "Aug 14 11:59:59 host sshd[1]: x";
+        let hit = d.detect(line).unwrap();
+        assert_eq!((hit.start, hit.end, hit.time), (0, 15, Some(1124013599.0)));
+        assert_eq!(format!("{}{}", &line[..hit.start], &line[hit.end..]), " host sshd[1]: x");
+        assert!(d.detect("no date").is_none());
+        assert_eq!(
+            d.template_hits(),
+            vec![TemplateHits {
+                name: r"{^LN-BEG}(?:DAY )?MON Day %k:Minute:Second(?:\.Microseconds)?(?: ExYear)?"
+                    .into(),
+                hits: 1
+            }]
+        );
+        assert_eq!(d.template(hit.template).weight, 100.0);
+    }
+
+    #[test]
+    fn none_and_empty_dates() {
+        let mut d = dd(&["{NONE}"]).unwrap();
+        assert!(d.is_none());
+        let hit = d.detect("Aug 14 11:59:59 x").unwrap();
+        assert!(hit.is_empty() && hit.time.is_none());
+        let mut d = dd(&[r"^I\(()**"]).unwrap();
+        assert!(!d.is_none());
+        assert!(d.detect("I(x) y").unwrap().is_empty());
+        assert!(d.detect("J(x) y").is_none());
     }
 }

@@ -1,0 +1,299 @@
+//! Which template finds the date in a line (fail2ban's `matchTime`), and how the winners
+//! bubble up the list (`_reorderTemplate`).
+//!
+//! 1. The last winner is tried first: an anchored one over the whole line, an unanchored one
+//!    only between the previous match's start and end if the characters around them still
+//!    look the same. A hit at the same place wins at once.
+//! 2. Otherwise every template is tried in the current order. A hit stops the scan if the
+//!    template is anchored, is the last one, or sits at distance 0 with earlier wins while the
+//!    next template never matched. A hit further into the line than this template's last win
+//!    (or than the last match) is kept as a candidate and the scan goes on; the closest
+//!    candidate wins if nothing stops the scan.
+//! 3. The winner counts a hit, remembers its distance, and may move up: to the first slot
+//!    that never won, or half-way up, if its weight (`hits * weight / distance`) beats that
+//!    slot's or that slot was unused for 5 minutes; else one step, under the same test.
+//!
+//! Positions are counted in characters, as Python does, and converted to byte offsets only
+//! for searching.
+
+use super::pattern::{LINE_BEGIN, LINE_END};
+use super::Compiled;
+use crate::engine::Captures;
+
+/// fail2ban's "never" distance and index.
+const FAR: usize = 0x7fff_ffff;
+/// A template unused this long (wall clock) may be displaced by any winner.
+const UNUSED_SECS: f64 = 300.0;
+
+/// One entry of the detector's (reorderable) list.
+#[derive(Clone, Debug)]
+pub(crate) struct Slot {
+    /// Index into the compiled templates (their original order).
+    pub tid: usize,
+    pub hits: u64,
+    /// Wall-clock time of the last win (0: never).
+    pub last_used: f64,
+    /// Distance (chars from the line start) of the last win.
+    pub distance: usize,
+}
+
+impl Slot {
+    pub(crate) fn weight(&self, base: f64) -> f64 {
+        self.hits as f64 * base / self.distance.max(1) as f64
+    }
+}
+
+/// A line with char ↔ byte conversions (identity for ASCII, the common case).
+struct Text<'a> {
+    s: &'a str,
+    ascii: bool,
+}
+
+impl<'a> Text<'a> {
+    fn new(s: &'a str) -> Self {
+        Text { s, ascii: s.is_ascii() }
+    }
+    fn byte_of(&self, ci: usize) -> usize {
+        if self.ascii {
+            ci.min(self.s.len())
+        } else {
+            self.s.char_indices().nth(ci).map_or(self.s.len(), |(b, _)| b)
+        }
+    }
+    fn char_of(&self, bi: usize) -> usize {
+        if self.ascii {
+            bi
+        } else {
+            self.s[..bi].chars().count()
+        }
+    }
+    /// `line[ci]` as a one-char slice: `None` past the end.
+    fn char_at(&self, ci: usize) -> Option<char> {
+        if self.ascii {
+            self.s.as_bytes().get(ci).map(|&b| b as char)
+        } else {
+            self.s.chars().nth(ci)
+        }
+    }
+    /// `line[ci-1:ci]`: `None` for 0.
+    fn char_before(&self, ci: usize) -> Option<char> {
+        ci.checked_sub(1).and_then(|c| self.char_at(c))
+    }
+}
+
+/// Python's `str.isalnum()` for one char (`""` is not alphanumeric).
+fn is_alnum(c: Option<char>) -> bool {
+    c.is_some_and(char::is_alphanumeric)
+}
+
+/// The selection state of one detector.
+#[derive(Debug)]
+pub(crate) struct Selector {
+    pub slots: Vec<Slot>,
+    /// Successful searches per template, winning or not (fail2ban's `template.hits`).
+    raw_hits: Vec<u64>,
+    last_idx: usize,
+    /// Last winner's start: (chars, char before, char at).
+    last_pos: (usize, Option<char>, Option<char>),
+    /// Last winner's end: (chars, char before, char at).
+    last_end: (usize, Option<char>, Option<char>),
+    first_unused: usize,
+}
+
+/// A candidate kept while the scan goes on.
+struct Candidate {
+    idx: usize,
+    dist: usize,
+    end: usize,
+    spans: Vec<Option<(usize, usize)>>,
+}
+
+fn copy_spans(caps: &Captures, out: &mut Vec<Option<(usize, usize)>>) {
+    out.clear();
+    out.extend((0..caps.len()).map(|i| caps.get(i)));
+}
+
+fn wall_clock() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Selector {
+    pub(crate) fn new(count: usize) -> Selector {
+        Selector {
+            slots: (0..count)
+                .map(|tid| Slot { tid, hits: 0, last_used: 0.0, distance: FAR })
+                .collect(),
+            raw_hits: vec![0; count],
+            last_idx: FAR,
+            last_pos: (1, None, None),
+            last_end: (FAR, None, None),
+            first_unused: 0,
+        }
+    }
+
+    /// Searches `line` (or its char range `[from, to)`); returns group 0 in bytes.
+    fn search(
+        &mut self,
+        tpl: &Compiled,
+        caps: &mut Captures,
+        text: &Text,
+        range: Option<(usize, usize)>,
+    ) -> Option<(usize, usize)> {
+        let (hay, start) = match range {
+            None => (text.s, 0),
+            Some((from, to)) => (&text.s[..text.byte_of(to)], text.byte_of(from)),
+        };
+        if start > hay.len() {
+            return None;
+        }
+        // A search PCRE2 gives up on (match limit) counts as no match for this template.
+        if !tpl.regex.search_at(hay, start, caps).unwrap_or(false) {
+            return None;
+        }
+        self.raw_hits[tpl.id] += 1;
+        caps.get(0)
+    }
+
+    /// Finds the winning template for `line`; fills `spans` with its group spans (bytes) and
+    /// returns its template index.
+    pub(crate) fn select(
+        &mut self,
+        templates: &[Compiled],
+        caps: &mut [Captures],
+        line: &str,
+        spans: &mut Vec<Option<(usize, usize)>>,
+    ) -> Option<usize> {
+        let text = Text::new(line);
+        let n = self.slots.len();
+        let mut candidate: Option<Candidate> = None;
+        let mut skip = FAR;
+        // (slot index, distance, end) of the winner; its spans are in `caps` unless it is the
+        // candidate.
+        let mut winner: Option<(usize, usize, usize)> = None;
+
+        if self.last_idx < n {
+            let i = self.last_idx;
+            let tid = self.slots[i].tid;
+            let tpl = &templates[tid];
+            let anchored = tpl.flags() & (LINE_BEGIN | LINE_END) != 0;
+            let found = if anchored {
+                skip = i;
+                self.search(tpl, &mut caps[tid], &text, None)
+            } else {
+                let (d, before, at) = self.last_pos;
+                let (e, end_before, end_at) = self.last_end;
+                let same_start =
+                    text.char_before(d) == before || (text.char_at(d) == at && !is_alnum(at));
+                let same_end = text.char_at(e) == end_at
+                    || (text.char_before(e) == end_before && !is_alnum(end_before));
+                if same_start && same_end {
+                    self.search(tpl, &mut caps[tid], &text, Some((d, e)))
+                } else {
+                    skip = i;
+                    self.search(tpl, &mut caps[tid], &text, None)
+                }
+            };
+            if let Some((s, e)) = found {
+                let (dist, end) = (text.char_of(s), text.char_of(e));
+                if n == 1 || anchored || (dist == self.last_pos.0 && end == self.last_end.0) {
+                    winner = Some((i, dist, end));
+                } else {
+                    let mut v = Vec::new();
+                    copy_spans(&caps[tid], &mut v);
+                    candidate = Some(Candidate { idx: i, dist, end, spans: v });
+                }
+            }
+        }
+
+        if winner.is_none() {
+            for i in 0..n {
+                if i == skip {
+                    continue;
+                }
+                let tid = self.slots[i].tid;
+                let tpl = &templates[tid];
+                let Some((s, e)) = self.search(tpl, &mut caps[tid], &text, None) else { continue };
+                let (dist, end) = (text.char_of(s), text.char_of(e));
+                if i + 1 >= n || tpl.flags() & (LINE_BEGIN | LINE_END) != 0 {
+                    winner = Some((i, dist, end));
+                    break;
+                }
+                if dist == 0 && self.slots[i].hits > 0 && self.raw_hits[self.slots[i + 1].tid] == 0
+                {
+                    winner = Some((i, dist, end));
+                    break;
+                }
+                if dist > self.slots[i].distance || dist > self.last_pos.0 {
+                    // Maybe a date-like text inside the message: keep the closest, go on.
+                    if candidate.as_ref().map_or(FAR, |c| c.dist) > dist {
+                        let mut v = Vec::new();
+                        copy_spans(&caps[tid], &mut v);
+                        candidate = Some(Candidate { idx: i, dist, end, spans: v });
+                    }
+                    continue;
+                }
+                winner = Some((i, dist, end));
+                break;
+            }
+        }
+
+        let (i, dist, end) = match winner {
+            Some(w) => {
+                copy_spans(&caps[self.slots[w.0].tid], spans);
+                w
+            }
+            None => {
+                let c = candidate?;
+                *spans = c.spans;
+                (c.idx, c.dist, c.end)
+            }
+        };
+        let tid = self.slots[i].tid;
+        let slot = &mut self.slots[i];
+        slot.hits += 1;
+        slot.last_used = wall_clock();
+        slot.distance = dist;
+        if self.first_unused == i {
+            self.first_unused += 1;
+        }
+        self.last_pos = (dist, text.char_before(dist), text.char_at(dist));
+        // Python's `line[end-1]` wraps to the last char when `end` is 0.
+        let end_before = if end == 0 { line.chars().last() } else { text.char_before(end) };
+        self.last_end = (end, end_before, text.char_at(end));
+        let mut i = i;
+        if i != 0 && i != self.last_idx {
+            i = self.reorder(i, templates);
+        }
+        self.last_idx = i;
+        Some(tid)
+    }
+
+    fn reorder(&mut self, num: usize, templates: &[Compiled]) -> usize {
+        let base = |s: &Slot| templates[s.tid].spec.weight;
+        let me = &self.slots[num];
+        let weight = me.weight(base(me));
+        let unused_since = me.last_used - UNUSED_SECS;
+        let movable = |pos: usize| {
+            let other = &self.slots[pos];
+            weight > other.weight(base(other)) || unused_since > other.last_used
+        };
+        let mut pos = if self.first_unused < num { self.first_unused } else { num / 2 };
+        if !movable(pos) {
+            if pos == num - 1 {
+                return num;
+            }
+            pos = num - 1;
+            if !movable(pos) {
+                return num;
+            }
+        }
+        let slot = self.slots.remove(num);
+        self.slots.insert(pos, slot);
+        while self.first_unused < self.slots.len() && self.slots[self.first_unused].hits > 0 {
+            self.first_unused += 1;
+        }
+        pos
+    }
+}

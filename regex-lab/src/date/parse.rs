@@ -1,0 +1,352 @@
+//! A template match → Unix time, as fail2ban's `reGroupDictStrptime`, `DateEpoch` and
+//! `DateTai64n` compute it.
+//!
+//! - Fields come from the named groups, in pattern order (a later group of the same meaning
+//!   wins). `%f` is parsed and dropped: times are whole seconds.
+//! - No year: the current one, or the previous one if the result would be more than a day
+//!   ahead of now. No month and day: today, or yesterday if the result is ahead of now.
+//! - `%z`/`%Z` in the line, else the fixed default offset, make the time UTC-based; otherwise
+//!   it is local time converted like Python's `time.mktime`.
+//! - Anything Python's `datetime` would reject (Feb 30, hour 24, second 60, unknown zone
+//!   abbreviation) gives no time.
+
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use super::tz::{line_zone_minutes, Mktime, Zones};
+
+/// The strptime fields fail2ban looks at (other named groups are ignored).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Field {
+    Year2,
+    Year,
+    Month,
+    MonthName,
+    MonthAbbr,
+    Day,
+    Hour,
+    Hour12,
+    AmPm,
+    Minute,
+    Second,
+    Weekday,
+    WeekdayName,
+    WeekdayAbbr,
+    YearDay,
+    WeekSun,
+    WeekMon,
+    Zone,
+}
+
+impl Field {
+    /// The field a named group stands for (strptime directive letters as group names).
+    pub(crate) fn from_group(name: &str) -> Option<Field> {
+        Some(match name {
+            "y" => Field::Year2,
+            "Y" => Field::Year,
+            "m" => Field::Month,
+            "B" => Field::MonthName,
+            "b" => Field::MonthAbbr,
+            "d" => Field::Day,
+            "H" => Field::Hour,
+            "I" => Field::Hour12,
+            "p" => Field::AmPm,
+            "M" => Field::Minute,
+            "S" => Field::Second,
+            "w" => Field::Weekday,
+            "A" => Field::WeekdayName,
+            "a" => Field::WeekdayAbbr,
+            "j" => Field::YearDay,
+            "U" => Field::WeekSun,
+            "W" => Field::WeekMon,
+            "z" | "Z" => Field::Zone,
+            _ => return None,
+        })
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+const WEEKDAYS: [&str; 7] =
+    ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+
+/// What converting needs besides the match: the zones, "now", and glibc's mktime memory.
+#[derive(Clone, Debug)]
+pub(crate) struct Converter {
+    pub zones: Zones,
+    /// "now" as a local wall clock (Python's `MyTime.now()`, microsecond precision).
+    now: DateTime,
+    mktime: Mktime,
+}
+
+fn int(s: &str) -> Option<i64> {
+    s.trim().parse().ok()
+}
+
+impl Converter {
+    pub(crate) fn new(zones: Zones, now: f64) -> Converter {
+        let mut c = Converter { now: DateTime::default(), zones, mktime: Mktime::default() };
+        c.set_now(now);
+        c
+    }
+
+    pub(crate) fn set_now(&mut self, now: f64) {
+        let micros = (now * 1e6).round() as i64;
+        let ts = Timestamp::from_microsecond(micros).unwrap_or(Timestamp::UNIX_EPOCH);
+        self.now = ts.to_zoned(self.zones.local.clone()).datetime();
+    }
+
+    /// Time of a strptime-style match. `fields` are (field, text) in group order.
+    pub(crate) fn strptime<'a>(
+        &mut self,
+        fields: impl Iterator<Item = (Field, &'a str)> + Clone,
+    ) -> Option<f64> {
+        let mut year = None;
+        let (mut month, mut day) = (None, None);
+        let (mut hour, mut minute, mut second) = (0i64, 0i64, 0i64);
+        let (mut weekday, mut julian, mut week) = (None, None, None);
+        let mut zone_minutes = None;
+        let am_pm = fields.clone().find(|(f, _)| *f == Field::AmPm).map(|(_, v)| v.to_lowercase());
+        for (field, v) in fields {
+            match field {
+                Field::Year2 => {
+                    let y = int(v)?;
+                    year = Some(if y <= 2000 { y + 2000 } else { y });
+                }
+                Field::Year => year = Some(int(v)?),
+                Field::Month => month = Some(int(v)?),
+                Field::MonthName => month = Some(name_index(&MONTHS, v, usize::MAX)? + 1),
+                Field::MonthAbbr => month = Some(name_index(&MONTHS, v, 3)? + 1),
+                Field::Day => day = Some(int(v)?),
+                Field::Hour => hour = int(v)?,
+                Field::Hour12 => {
+                    hour = int(v)?;
+                    match am_pm.as_deref() {
+                        None | Some("") | Some("am") if hour == 12 => hour = 0,
+                        Some("pm") if hour != 12 => hour += 12,
+                        _ => {}
+                    }
+                }
+                Field::AmPm => {}
+                Field::Minute => minute = int(v)?,
+                Field::Second => second = int(v)?,
+                Field::WeekdayName => weekday = Some(name_index(&WEEKDAYS, v, usize::MAX)?),
+                Field::WeekdayAbbr => weekday = Some(name_index(&WEEKDAYS, v, 3)?),
+                Field::Weekday => weekday = Some((int(v)? + 6) % 7),
+                Field::YearDay => julian = Some(int(v)?),
+                Field::WeekSun => week = Some((int(v)?, false)),
+                Field::WeekMon => week = Some((int(v)?, true)),
+                Field::Zone => zone_minutes = Some(line_zone_minutes(v)?),
+            }
+        }
+
+        let now = self.now;
+        let assume_year = year.is_none();
+        let year = year.unwrap_or(i64::from(now.year()));
+        if month.is_none() || day.is_none() {
+            if julian.is_none() {
+                if let (Some((w, monday_first)), Some(wd)) = (week, weekday) {
+                    julian = Some(julian_from_week(year, w, wd, monday_first)?);
+                }
+            }
+            if let Some(j) = julian {
+                let d = civil_date(year, 1, 1)?
+                    .checked_add(SignedDuration::from_hours(24 * (j - 1)))
+                    .ok()?;
+                return self.finish(
+                    i64::from(d.year()),
+                    d.month().into(),
+                    d.day().into(),
+                    (hour, minute, second),
+                    zone_minutes,
+                    assume_year,
+                    false,
+                );
+            }
+        }
+        let assume_today = month.is_none() && day.is_none();
+        let (month, day) = if assume_today {
+            (i64::from(now.month()), i64::from(now.day()))
+        } else {
+            // Only one of month/day: Python's datetime() fails.
+            (month?, day?)
+        };
+        self.finish(
+            year,
+            month,
+            day,
+            (hour, minute, second),
+            zone_minutes,
+            assume_year,
+            assume_today,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &mut self,
+        year: i64,
+        month: i64,
+        day: i64,
+        (hour, minute, second): (i64, i64, i64),
+        zone_minutes: Option<i32>,
+        assume_year: bool,
+        assume_today: bool,
+    ) -> Option<f64> {
+        let now = self.now;
+        let date = civil_date(year, month, day)?;
+        if !(0..24).contains(&hour) || !(0..60).contains(&minute) || !(0..60).contains(&second) {
+            return None;
+        }
+        let mut dt = date.to_datetime(jiff::civil::time(hour as i8, minute as i8, second as i8, 0));
+        let offset_secs =
+            zone_minutes.map(|m| i64::from(m) * 60).or(self.zones.fixed.map(i64::from));
+        if let Some(off) = offset_secs {
+            dt = dt.checked_sub(SignedDuration::from_secs(off)).ok()?;
+        }
+        // Python compares these naive values even when `dt` was shifted to UTC above.
+        if assume_today && dt > now {
+            dt = dt.checked_sub(SignedDuration::from_hours(24)).ok()?;
+        }
+        if assume_year && dt > now.checked_add(SignedDuration::from_hours(24)).ok()? {
+            // Back one year, with the month and day as written (not as shifted).
+            dt = civil_date(year - 1, month, day)?.to_datetime(dt.time());
+        }
+        let naive = dt.to_zoned(TimeZone::UTC).ok()?.timestamp().as_second();
+        let t = match offset_secs {
+            Some(_) => naive,
+            None => self.mktime.convert(&self.zones.local, naive)?,
+        };
+        Some(t as f64)
+    }
+}
+
+fn civil_date(year: i64, month: i64, day: i64) -> Option<Date> {
+    if !(1..=9999).contains(&year) {
+        return None;
+    }
+    Date::new(year as i16, i8::try_from(month).ok()?, i8::try_from(day).ok()?).ok()
+}
+
+/// Index of `v` (lower-cased) in `names`, compared on the first `len` chars (3 for `%b`/`%a`).
+fn name_index(names: &[&str], v: &str, len: usize) -> Option<i64> {
+    let v = v.to_lowercase();
+    names
+        .iter()
+        .position(|n| if len == usize::MAX { *n == v } else { n.get(..len) == Some(v.as_str()) })
+        .map(|i| i as i64)
+}
+
+/// Day of the year from a week number (`%U`: weeks start on Sunday, `%W`: on Monday) and a
+/// weekday (Monday = 0), as Python's `_strptime` computes it.
+fn julian_from_week(year: i64, week: i64, weekday: i64, monday_first: bool) -> Option<i64> {
+    let first = civil_date(year, 1, 1)?.weekday().to_monday_zero_offset() as i64;
+    let (first, weekday) =
+        if monday_first { (first, weekday) } else { ((first + 1) % 7, (weekday + 1) % 7) };
+    Some(if week == 0 {
+        1 + weekday - first
+    } else {
+        1 + (7 - first) % 7 + 7 * (week - 1) + weekday
+    })
+}
+
+/// Time of an epoch match: seconds with fractions; `long` also takes milli- and microseconds.
+pub(crate) fn epoch(v: &str, long: bool) -> Option<f64> {
+    let x: f64 = v.parse().ok()?;
+    if long && v.len() >= 13 {
+        if v.len() >= 16 && !v.contains('.') {
+            return Some(x / 1_000_000.0);
+        }
+        return Some(x / 1000.0);
+    }
+    Some(x)
+}
+
+/// Time of a TAI64N label `@4000000037c219bf2ef02e94`: the seconds part, without the
+/// leading `4`, as hex.
+pub(crate) fn tai64n(v: &str) -> Option<f64> {
+    i64::from_str_radix(v.get(2..17)?, 16).ok().map(|s| s as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv() -> Converter {
+        let zones =
+            Zones { local: TimeZone::posix("CET-01CEST-02,M3.5.0,M10.5.0").unwrap(), fixed: None };
+        Converter::new(zones, 1124013600.0) // 2005-08-14 12:00 CEST
+    }
+
+    fn t(c: &mut Converter, f: &[(Field, &str)]) -> Option<f64> {
+        c.strptime(f.iter().copied())
+    }
+
+    #[test]
+    fn year_inference_and_zones() {
+        use Field::*;
+        let mut c = conv();
+        // Same year; 2005-08-15 11:00 is within now + 1 day.
+        let aug = [(MonthAbbr, "Aug"), (Day, "15"), (Hour, "11"), (Minute, "0"), (Second, "0")];
+        assert_eq!(t(&mut c, &aug), Some(1124096400.0));
+        // More than a day ahead → last year.
+        let sep = [(MonthAbbr, "sep"), (Day, "1"), (Hour, "0"), (Minute, "0"), (Second, "0")];
+        assert_eq!(t(&mut c, &sep), Some(1093989600.0));
+        // Explicit zone.
+        let z = [
+            (Year, "2005"),
+            (Month, "1"),
+            (Day, "1"),
+            (Hour, "0"),
+            (Minute, "0"),
+            (Second, "0"),
+            (Zone, "+0100"),
+        ];
+        assert_eq!(t(&mut c, &z), Some(1104534000.0));
+        assert_eq!(t(&mut c, &[(Year, "2005"), (Month, "2"), (Day, "30")]), None);
+        assert_eq!(t(&mut c, &[(Year, "2005"), (Month, "2"), (Day, "3"), (Zone, "XYZW")]), None);
+    }
+
+    #[test]
+    fn time_only_and_ampm() {
+        use Field::*;
+        let mut c = conv();
+        assert_eq!(t(&mut c, &[(Hour, "11"), (Minute, "0"), (Second, "0")]), Some(1124010000.0));
+        // 13:00 today is after now → yesterday.
+        assert_eq!(t(&mut c, &[(Hour, "13"), (Minute, "0"), (Second, "0")]), Some(1123930800.0));
+        let pm = [
+            (Year, "2005"),
+            (MonthAbbr, "Aug"),
+            (Day, "14"),
+            (Hour12, "11"),
+            (Minute, "0"),
+            (Second, "0"),
+            (AmPm, "AM"),
+        ];
+        assert_eq!(t(&mut c, &pm), Some(1124010000.0));
+        let twelve =
+            [(Year, "2005"), (MonthAbbr, "Aug"), (Day, "14"), (Hour12, "12"), (AmPm, "am")];
+        assert_eq!(t(&mut c, &twelve), Some(1123970400.0));
+    }
+
+    #[test]
+    fn epochs() {
+        assert_eq!(epoch("1124013600.5", false), Some(1124013600.5));
+        assert_eq!(epoch("1124013600123", true), Some(1124013600.123));
+        assert_eq!(epoch("1124013600123456", true), Some(1124013600.123456));
+        assert_eq!(tai64n("@4000000037c219bf2ef02e94"), Some(935467455.0));
+    }
+}

@@ -1,0 +1,190 @@
+//! Zones: loading the local/named zone (jiff), fail2ban's fixed-offset zone syntax
+//! (`--timezone UTC+0200`, `%z`/`%Z` values in lines), and local time → Unix time exactly as
+//! glibc's `mktime` does it (which is what Python's `time.mktime` calls).
+
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+
+use super::templates::abbreviation_offset;
+use super::{DateError, Zone};
+
+/// The zone used for "local time", plus the fixed offset for zone-less times if one was set.
+#[derive(Clone, Debug)]
+pub(crate) struct Zones {
+    /// Python's local zone: converts "now" to a wall clock and, without a fixed offset, the
+    /// log's zone-less times to Unix time.
+    pub local: TimeZone,
+    /// fail2ban's `default_tz` (`--timezone` / `logtimezone`), in seconds east of UTC.
+    pub fixed: Option<i32>,
+}
+
+impl Zones {
+    pub(crate) fn new(zone: &Zone) -> Result<Zones, DateError> {
+        Ok(match zone {
+            Zone::Local => Zones { local: TimeZone::system(), fixed: None },
+            Zone::Fixed(secs) => Zones { local: TimeZone::system(), fixed: Some(*secs) },
+            Zone::Named(name) => Zones { local: named(name)?, fixed: None },
+        })
+    }
+}
+
+/// A zone given like the `TZ` variable: an IANA name (`Europe/Berlin`), a POSIX rule
+/// (`CET-01CEST-02,M3.5.0,M10.5.0`) or a TZif file path, with an optional leading `:`.
+fn named(name: &str) -> Result<TimeZone, DateError> {
+    let n = name.strip_prefix(':').unwrap_or(name);
+    let tz = if n.starts_with('/') {
+        std::fs::read(n).ok().and_then(|data| TimeZone::tzif(n, &data).ok())
+    } else {
+        TimeZone::get(n).ok().or_else(|| TimeZone::posix(n).ok())
+    };
+    tz.ok_or_else(|| {
+        DateError::new(format!(
+            "time zone `{name}` is neither an IANA name (e.g. Europe/Berlin), nor a POSIX TZ \
+             rule (e.g. CET-01CEST-02,M3.5.0,M10.5.0), nor a TZif file; use one of those"
+        ))
+    })
+}
+
+/// fail2ban's fixed-offset zone syntax `[ABBR][±hh[[:]mm]]` (the abbreviation is 1 or 3-5
+/// capitals from its table), in minutes east of UTC. `Err(false)`: not that syntax;
+/// `Err(true)`: the syntax, but an abbreviation fail2ban does not know.
+pub(crate) fn fixed_offset_minutes(s: &str) -> Result<i32, bool> {
+    let letters = s.bytes().take_while(u8::is_ascii_uppercase).count();
+    if !matches!(letters, 0 | 1 | 3 | 4 | 5) {
+        return Err(false);
+    }
+    let (abbr, rest) = s.split_at(letters);
+    let base = if abbr.is_empty() { 0 } else { abbreviation_offset(abbr).ok_or(true)? };
+    if rest.is_empty() {
+        return Ok(base);
+    }
+    let b = rest.as_bytes();
+    let digit = |i: usize| b.get(i).filter(|c| c.is_ascii_digit()).map(|c| i32::from(c - b'0'));
+    let sign = match b[0] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return Err(false),
+    };
+    let (Some(h1 @ 0..=1), Some(h2)) = (digit(1), digit(2)) else { return Err(false) };
+    let hours = h1 * 10 + h2;
+    let minutes = match rest.len() {
+        3 => 0,
+        5 => digit(3).zip(digit(4)).map(|(a, b)| a * 10 + b).ok_or(false)?,
+        6 if b[3] == b':' => digit(4).zip(digit(5)).map(|(a, b)| a * 10 + b).ok_or(false)?,
+        _ => return Err(false),
+    };
+    Ok(base + sign * (hours * 60 + minutes))
+}
+
+/// The offset in minutes of a `%z`/`%Z` value found in a line: `Z`, `UTC`, `GMT` are 0,
+/// others go through fail2ban's fixed-offset syntax. `None`: not a zone fail2ban can convert
+/// (the line's date then has no time).
+pub(crate) fn line_zone_minutes(value: &str) -> Option<i32> {
+    match value {
+        "Z" | "UTC" | "GMT" => Some(0),
+        _ => fixed_offset_minutes(value).ok(),
+    }
+}
+
+/// glibc's `mktime` for one zone, with its memory: glibc starts its search from the offset
+/// that the previous call found, so inside a DST fold (an hour that exists twice) the answer
+/// depends on the previous conversion, and inside a gap (an hour that does not exist) it
+/// settles on the DST side. Python's `time.mktime`, and so fail2ban, inherit this.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Mktime {
+    /// `t - naive` of the last successful call (glibc's `localtime_offset`, 0 at start).
+    guess: i64,
+}
+
+impl Mktime {
+    /// `naive` is the wall-clock time as seconds since 1970-01-01T00:00 (as if it were UTC).
+    pub(crate) fn convert(&mut self, tz: &TimeZone, naive: i64) -> Option<i64> {
+        let offset_at = |t: i64| -> Option<(i64, bool)> {
+            let info = tz.to_offset_info(Timestamp::from_second(t).ok()?);
+            Some((i64::from(info.offset().seconds()), info.dst().is_dst()))
+        };
+        let t0 = naive + self.guess;
+        let (mut t, mut t1, mut t2) = (t0, t0, t0);
+        let mut prev_dst = false;
+        let mut probes = 6;
+        loop {
+            let (off, dst) = offset_at(t)?;
+            let dt = naive - (t + off);
+            if dt == 0 {
+                break;
+            }
+            // Oscillating between two candidates: a spring-forward gap. Stop on the DST one
+            // (or when neither is DST).
+            if t == t1 && t != t2 && (!prev_dst || dst) {
+                break;
+            }
+            probes -= 1;
+            if probes == 0 {
+                return None;
+            }
+            t1 = t2;
+            t2 = t;
+            t += dt;
+            prev_dst = dst;
+        }
+        self.guess = t - naive;
+        Some(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn posix_cet() -> TimeZone {
+        TimeZone::posix("CET-01CEST-02,M3.5.0,M10.5.0").unwrap()
+    }
+
+    fn naive(y: i16, mo: i8, d: i8, h: i8, mi: i8) -> i64 {
+        jiff::civil::datetime(y, mo, d, h, mi, 0, 0)
+            .to_zoned(TimeZone::UTC)
+            .unwrap()
+            .timestamp()
+            .as_second()
+    }
+
+    #[test]
+    fn mktime_gap_and_fold_like_glibc() {
+        // Values measured with python3 time.mktime under the same TZ.
+        let tz = posix_cet();
+        let mut m = Mktime::default();
+        assert_eq!(m.convert(&tz, naive(2005, 3, 27, 2, 30)), Some(1111887000)); // 03:30 CEST
+        let mut m = Mktime::default();
+        assert_eq!(m.convert(&tz, naive(2005, 10, 30, 1, 30)), Some(1130632200)); // CET
+        let mut m = Mktime::default();
+        m.convert(&tz, naive(2005, 7, 1, 1, 0));
+        assert_eq!(m.convert(&tz, naive(2005, 10, 30, 1, 30)), Some(1130628600)); // CEST
+        let mut m = Mktime::default();
+        m.convert(&tz, naive(2005, 3, 27, 2, 30));
+        assert_eq!(m.convert(&tz, naive(2005, 10, 30, 1, 30)), Some(1130632200));
+        // CET
+    }
+
+    #[test]
+    fn fixed_offsets() {
+        assert_eq!(fixed_offset_minutes("UTC+0200"), Ok(120));
+        assert_eq!(fixed_offset_minutes("-05:30"), Ok(-330));
+        assert_eq!(fixed_offset_minutes("+01"), Ok(60));
+        assert_eq!(fixed_offset_minutes("CEST"), Ok(120));
+        assert_eq!(fixed_offset_minutes("PDT-0100"), Ok(-480));
+        assert_eq!(fixed_offset_minutes(""), Ok(0));
+        assert_eq!(fixed_offset_minutes("ABCD"), Err(true));
+        assert_eq!(fixed_offset_minutes("cest"), Err(false));
+        assert_eq!(fixed_offset_minutes("+2:00"), Err(false));
+        assert_eq!(line_zone_minutes("GMT"), Some(0));
+        assert_eq!(line_zone_minutes("+0130"), Some(90));
+    }
+
+    #[test]
+    fn named_zones() {
+        assert!(named("CET-01CEST-02,M3.5.0,M10.5.0").is_ok());
+        assert!(named("UTC").is_ok());
+        let e = named("Not/AZone").unwrap_err();
+        assert!(e.to_string().contains("Not/AZone"));
+    }
+}

@@ -1,0 +1,153 @@
+//! fail2ban-regex's statistics, accumulated from [`LineResult`]s.
+
+use crate::line::{FailData, LineClass, LineResult};
+
+/// How many lines fail2ban-regex keeps for its "Missed line(s)" / "Ignored line(s)" lists.
+pub const LIST_LIMIT: usize = 20;
+
+/// One failregex hit, for the verbose report (fail2ban-regex `-v`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit {
+    /// Failure id; `None` for a pending MLFID match.
+    pub id: Option<String>,
+    pub time: Option<f64>,
+    /// fail2ban-regex's "(multiple regex matched)" flag.
+    pub multiple: bool,
+}
+
+/// Counters of one filter over a replay.
+#[derive(Clone, Debug, Default)]
+pub struct Counts {
+    /// Lines tested.
+    pub lines: u64,
+    pub ignored: i64,
+    /// fail2ban-regex adds consumed multi-line lines here and takes them from `missed`, so
+    /// both are signed, as in fail2ban-regex.
+    pub matched: i64,
+    pub missed: i64,
+    /// "Prefregex: N total".
+    pub prefregex: u64,
+    /// Hits per failregex (nofail and pending entries included, as fail2ban-regex counts).
+    pub failregex: Vec<u64>,
+    pub ignoreregex: Vec<u64>,
+    /// Searches PCRE2 gave up on, and on how many lines.
+    pub aborted_searches: u64,
+    pub aborted_lines: u64,
+    /// The first aborted search: (line number, which regex, PCRE2's message).
+    pub first_aborted: Option<(u64, String, String)>,
+    /// The first missed / ignored lines, kept as fail2ban-regex keeps them (all of them with
+    /// the `--print-all-*` flags), and the matched lines with `--print-all-matched`.
+    pub missed_lines: Vec<String>,
+    pub ignored_lines: Vec<String>,
+    pub matched_lines: Vec<String>,
+    pub keep: Keep,
+    /// Per failregex, every hit (only when verbose).
+    pub hits: Option<Vec<Vec<Hit>>>,
+    /// The prefregex groups of the first 20 lines it matched, and whether there were more
+    /// (only when verbose).
+    pub prefregex_groups: Vec<FailData>,
+    pub prefregex_groups_more: bool,
+}
+
+/// Which lines to keep for printing (fail2ban-regex's `--print-all-*` options). Keeping all
+/// lines costs memory in proportion to the log; the default keeps at most 21 of each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Keep {
+    pub all_matched: bool,
+    pub all_ignored: bool,
+    pub all_missed: bool,
+    /// Every hit's id and time (`-v`).
+    pub hits: bool,
+}
+
+impl Counts {
+    /// Zeroed counters for a filter with these regex counts.
+    pub fn new(failregexes: usize, ignoreregexes: usize, keep: Keep) -> Counts {
+        Counts {
+            failregex: vec![0; failregexes],
+            ignoreregex: vec![0; ignoreregexes],
+            hits: keep.hits.then(|| vec![Vec::new(); failregexes]),
+            keep,
+            ..Counts::default()
+        }
+    }
+
+    /// Adds one processed line; `line` is the line as read.
+    pub fn add(&mut self, r: &LineResult, line: &str) {
+        let mut failing = 0usize;
+        for f in &r.failures {
+            self.failregex[f.regex] += 1;
+            if let Some(h) = &mut self.hits {
+                h[f.regex].push(Hit { id: f.id.clone(), time: f.time, multiple: failing > 1 });
+            }
+            if !f.is_nofail() {
+                failing += 1;
+            }
+        }
+        for &i in &r.ignore_hits {
+            self.ignoreregex[i] += 1;
+        }
+        if r.prefregex_matched {
+            self.prefregex += 1;
+            if let (true, Some(g)) = (self.keep.hits, &r.prefregex_groups) {
+                if self.prefregex_groups.len() < LIST_LIMIT {
+                    self.prefregex_groups.push(g.clone());
+                } else {
+                    self.prefregex_groups_more = true;
+                }
+            }
+        }
+        if !r.aborted.is_empty() {
+            self.aborted_lines += 1;
+            self.aborted_searches += r.aborted.len() as u64;
+            if self.first_aborted.is_none() {
+                let a = &r.aborted[0];
+                self.first_aborted = Some((
+                    r.serial,
+                    format!("{} {}", a.kind.as_str(), a.index + 1),
+                    a.message.clone(),
+                ));
+            }
+        }
+        for l in &r.consumed {
+            if let Some(i) = self.missed_lines.iter().position(|m| m == l.full()) {
+                self.missed_lines.remove(i);
+            }
+            if self.keep.all_matched {
+                self.matched_lines.push(l.full().to_string());
+            }
+            self.matched += 1;
+            self.missed -= 1;
+        }
+        match r.class {
+            LineClass::Ignored => {
+                self.ignored += 1;
+                if self.keep.all_ignored || self.ignored <= LIST_LIMIT as i64 + 1 {
+                    self.ignored_lines.push(line.to_string());
+                }
+            }
+            LineClass::Matched => {
+                self.matched += 1;
+                if self.keep.all_matched {
+                    self.matched_lines.push(line.to_string());
+                }
+            }
+            LineClass::Missed => {
+                self.missed += 1;
+                if self.keep.all_missed || self.missed <= LIST_LIMIT as i64 + 1 {
+                    self.missed_lines.push(line.to_string());
+                }
+            }
+        }
+        self.lines += 1;
+    }
+
+    /// Sum of all failregex hits ("Failregex: N total").
+    pub fn failregex_total(&self) -> u64 {
+        self.failregex.iter().sum()
+    }
+
+    pub fn ignoreregex_total(&self) -> u64 {
+        self.ignoreregex.iter().sum()
+    }
+}
