@@ -713,7 +713,11 @@ impl Core {
                     fail = merged;
                 }
             }
-            let mlfid = fail.get(key::MLFID).map(Value::py_str);
+            let mlfid: Option<Arc<str>> = match fail.get(key::MLFID) {
+                Some(Value::Str(m)) => Some(Arc::clone(m)),
+                Some(other) => Some(other.py_str().into()),
+                None => None,
+            };
             let mut cached = Cached::No;
             let now = Instant::now();
             if let Some(m) = &mlfid {
