@@ -88,6 +88,17 @@ cmp "$W/f2b.log" "$W/journalctl.log" && echo "outputs identical ($(wc -l < "$W/f
 rss() { awk '/Maximum resident/ {printf "%.1f MiB", $6/1024}' "$1"; }
 echo "peak RSS, catch-up: f2b-logger $(rss "$W/time-catchup.txt"), journalctl $(rss "$W/time-journalctl.txt")" \
   "(mostly pages of the mmapped journal files, which the kernel counts as RSS)"
+# The anonymous part (heap, stacks), sampled every 10 ms during another catch-up.
+rm -rf "$W/state" "$W/f2b.log"
+"$BIN" --once --start-at head --journal-dir "$J" --state-dir "$W/state" --route "$UNIT=$W/f2b.log" 2>/dev/null &
+P=$!; max_anon=0
+while kill -0 $P 2>/dev/null; do
+  a=$(awk '/^RssAnon/ {print $2}' /proc/$P/status 2>/dev/null || true)
+  [ -n "$a" ] && [ "$a" -gt "$max_anon" ] && max_anon=$a
+  sleep 0.01
+done
+wait $P
+echo "peak anonymous memory (RssAnon), catch-up: $((max_anon / 1024)).$(( (max_anon % 1024) * 10 / 1024 )) MiB"
 
 # --- follow latency -----------------------------------------------------------------------
 echo "== follow: latency from send to line at 1000 entries/s (real journald in a namespace)"

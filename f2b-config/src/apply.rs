@@ -66,12 +66,23 @@ pub fn run(root: &Root, plan: &Plan, mode: Mode, profile: &Profile) -> Result<Re
 
     let mut tx = Tx { root, undo: Vec::new(), created_dirs: Vec::new() };
     let mut report = Report::default();
-    let result = tx
-        .commit_all(&first, &targets, &last, plan)
-        .and_then(|()| install_package(root, plan))
-        .and_then(|()| check(root, plan, mode, &mut report.warnings));
+    let result = if plan.is_noop() {
+        Ok(())
+    } else {
+        tx.commit_all(&first, &targets, &last, plan)
+            .and_then(|()| install_package(root, plan))
+            .and_then(|()| check(root, plan, mode, &mut report.warnings))
+    };
     if let Err(e) = result {
         tx.rollback();
+        if mode == Mode::Remove && root.is_host() {
+            // The loggers were stopped before the files changed: start them again.
+            for s in services::undo_before_remove(plan) {
+                if let Err(e2) = s.run() {
+                    tracing::warn!("while putting things back: {}: {e2}", s.describe());
+                }
+            }
+        }
         if let Error::SshdCheck { output, .. } = e {
             // Was it broken before f2b-config touched it?
             let hint = match sshd_run::test(root) {

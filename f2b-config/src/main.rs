@@ -139,7 +139,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("f2b-config: error: {e:#}");
+            // Our errors already carry their cause in one line; the chain would repeat it.
+            eprintln!("f2b-config: error: {e}");
             ExitCode::from(2)
         }
     }

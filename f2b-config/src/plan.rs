@@ -108,6 +108,17 @@ pub struct PackageAction {
 }
 
 impl Plan {
+    /// True when the run would write nothing at all (a reinstall of the same thing).
+    pub fn is_noop(&self) -> bool {
+        self.changes.is_empty()
+            && self.saves.is_empty()
+            && self.backups.is_empty()
+            && self.installed.is_empty()
+            && self.package.is_none()
+            && self.manifest.is_some()
+            && self.manifest == self.previous
+    }
+
     /// True when `path` changes.
     pub fn touches(&self, pred: impl Fn(&str) -> bool) -> bool {
         self.changes.iter().any(|c| pred(&c.path))
@@ -495,7 +506,9 @@ fn reconcile(
                 r.backups.push((path.clone(), o.clone()));
             }
             if let (Kind::Config, Some(t)) = (kind, &target) {
-                r.installed.push((path.clone(), t.clone()));
+                if installed.as_ref() != Some(t) {
+                    r.installed.push((path.clone(), t.clone()));
+                }
             }
             manifest.files.push(Entry {
                 path: path.clone(),

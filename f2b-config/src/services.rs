@@ -118,6 +118,22 @@ pub fn before_remove(plan: &Plan) -> Vec<Step> {
     vec![sc(&a)]
 }
 
+/// Undoes [`before_remove`] when the remove failed.
+pub fn undo_before_remove(plan: &Plan) -> Vec<Step> {
+    before_remove(plan)
+        .into_iter()
+        .map(|s| match s {
+            Step::Systemctl(a) => Step::Systemctl(
+                std::iter::once("enable".to_string())
+                    .chain(std::iter::once("--now".to_string()))
+                    .chain(a.into_iter().skip(2))
+                    .collect(),
+            ),
+            other => other,
+        })
+        .collect()
+}
+
 /// After a failed install put the files back: units it created are stopped, the rest reloaded.
 pub fn after_install_rollback(plan: &Plan) -> Vec<Step> {
     let mut steps = Vec::new();
@@ -166,4 +182,125 @@ pub fn after_restore(plan: &Plan) -> Vec<Step> {
         steps.push(sc(&["try-restart", "fail2ban.service"]));
     }
     steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fsx::{FileState, Node};
+    use crate::manifest::{Kind, Manifest, UnitRecord};
+    use crate::plan::Change;
+    use crate::profile::ProfileName;
+
+    fn plan(paths: &[(&str, bool)], adopted: bool) -> Plan {
+        let mut prev = Manifest::new(ProfileName::Proxmenux);
+        prev.units = LOGGERS.iter().map(|l| UnitRecord { unit: l.unit.into(), adopted }).collect();
+        Plan {
+            changes: paths
+                .iter()
+                .map(|(p, new)| Change {
+                    path: p.to_string(),
+                    kind: Kind::Config,
+                    why: String::new(),
+                    current: if *new {
+                        Node::Absent
+                    } else {
+                        Node::File(FileState::new("x", 0o644))
+                    },
+                    target: Some(FileState::new("y", 0o644)),
+                })
+                .collect(),
+            manifest: None,
+            previous: Some(prev),
+            saves: vec![],
+            backups: vec![],
+            installed: vec![],
+            notes: vec![],
+            warnings: vec![],
+            sshd_expect: None,
+            selftests: vec![],
+            package: None,
+        }
+    }
+
+    fn describe(steps: &[Step]) -> Vec<String> {
+        steps.iter().map(Step::describe).collect()
+    }
+
+    #[test]
+    fn install_reloads_what_changed_in_order() {
+        let p = plan(
+            &[
+                ("/etc/systemd/system/ssh-auth-logger.service", true),
+                (journald::DROPIN, true),
+                ("/etc/ssh/sshd_config.d/00-f2b-sidecar.conf", true),
+                ("/etc/fail2ban/jail.d/50-f2b-sidecar.local", true),
+            ],
+            false,
+        );
+        let d = describe(&after_install(&p, &Profile::get(ProfileName::Proxmenux)));
+        assert_eq!(
+            d,
+            [
+                "systemctl daemon-reload",
+                "systemd-tmpfiles --create /etc/tmpfiles.d/f2b-sidecar.conf",
+                "systemctl restart systemd-journald.service",
+                "systemctl enable proxmox-auth-logger.service ssh-auth-logger.service",
+                "systemctl restart proxmox-auth-logger.service ssh-auth-logger.service",
+                "systemctl reload ssh",
+                "systemctl enable fail2ban.service",
+                "systemctl restart fail2ban.service",
+                "fail2ban-client ping; fail2ban-client status sshd, proxmox, proxmenux",
+            ]
+        );
+        // Nothing changed: only make sure everything runs.
+        let d = describe(&after_install(&plan(&[], false), &Profile::get(ProfileName::Strict)));
+        assert!(
+            d.contains(&"systemctl start fail2ban.service".to_string())
+                && !d.iter().any(|s| s.contains("reload")),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn remove_stops_own_units_and_restarts_adopted_ones() {
+        let own = plan(&[("/etc/systemd/system/ssh-auth-logger.service", false)], false);
+        assert_eq!(
+            describe(&before_remove(&own)),
+            ["systemctl disable --now proxmox-auth-logger.service ssh-auth-logger.service"]
+        );
+        assert_eq!(
+            describe(&undo_before_remove(&own)),
+            ["systemctl enable --now proxmox-auth-logger.service ssh-auth-logger.service"]
+        );
+        let adopted = plan(&[("/etc/systemd/system/ssh-auth-logger.service", false)], true);
+        assert!(before_remove(&adopted).is_empty());
+        assert_eq!(
+            describe(&after_restore(&adopted)),
+            [
+                "systemctl daemon-reload",
+                "systemctl try-restart proxmox-auth-logger.service ssh-auth-logger.service"
+            ]
+        );
+    }
+
+    #[test]
+    fn failed_install_stops_only_the_units_it_created() {
+        let p = plan(
+            &[
+                ("/etc/systemd/system/ssh-auth-logger.service", true),
+                ("/etc/systemd/system/proxmox-auth-logger.service", false),
+            ],
+            false,
+        );
+        let d = describe(&after_install_rollback(&p));
+        assert!(
+            d.contains(&"systemctl disable --now ssh-auth-logger.service".to_string()),
+            "{d:?}"
+        );
+        assert!(
+            d.contains(&"systemctl try-restart proxmox-auth-logger.service".to_string()),
+            "{d:?}"
+        );
+    }
 }

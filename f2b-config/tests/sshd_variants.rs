@@ -124,9 +124,15 @@ fn run_variant(v: &Variant, real_sshd: bool) {
         }
         None => assert!(changed.is_empty(), "{}: {changed:?}", v.name),
     }
-    // An edited file keeps its mode and owner.
+    // An edited file keeps its mode and owner; its original is in the backup, and stays the
+    // first backup when a reinstall (here: another profile) edits it again.
     if let Some(p) = v.edits.filter(|p| *p != DROPIN) {
         assert_eq!(before.0[p].1, s.snapshot().0[p].1, "{}: mode of {p}", v.name);
+        let backup = format!("/var/lib/f2b-config/backup{p}");
+        assert_eq!(s.snapshot().0[&backup].4, before.0[p].4, "{}: backup of {p}", v.name);
+        f2b(&["install", "--profile", "strict", "--backend", "nftables"]).ok();
+        assert_eq!(s.snapshot().0[&backup].4, before.0[p].4, "{}: backup after reinstall", v.name);
+        f2b(&INSTALL).ok();
     }
     if real_sshd {
         let st = f2b(&["status"]);

@@ -135,13 +135,28 @@ impl Checkpoint {
             Ok(s) => return Ok(Loaded::Valid(s)),
             Err(e) => e.to_string(),
         };
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let kept = self.path.with_extension(format!("state.corrupt-{secs}"));
-        fs::write(&kept, &bytes)
-            .map_err(|source| Error::StateFile { path: kept.clone(), source })?;
+        let kept = self.keep(&bytes)?;
         Ok(Loaded::Corrupt { reason, kept })
+    }
+
+    /// Copies the saved state aside as corrupt (it parsed, but libsystemd rejects it).
+    pub fn keep_copy(&self) -> Result<PathBuf> {
+        let bytes = fs::read(&self.path)
+            .map_err(|source| Error::StateFile { path: self.path.clone(), source })?;
+        self.keep(&bytes)
+    }
+
+    fn keep(&self, bytes: &[u8]) -> Result<PathBuf> {
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let kept = self.path.with_extension(format!(
+            "state.corrupt-{}.{:09}",
+            now.as_secs(),
+            now.subsec_nanos()
+        ));
+        fs::write(&kept, bytes)
+            .map_err(|source| Error::StateFile { path: kept.clone(), source })?;
+        Ok(kept)
     }
 
     /// Replaces the saved state atomically (and durably unless fsync is off).

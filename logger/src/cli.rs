@@ -85,7 +85,7 @@ Examples:
   f2b-logger --once --start-at head --journal-dir /var/log/journal --route ssh.service=/tmp/ssh.log
 
 Exit status: 0 after a clean stop (SIGTERM, SIGINT, or --once done), 2 on errors.
-Logs go to stderr; set F2B_LOGGER_LOG=debug for more.";
+Logs go to stderr; set F2B_LOGGER_LOG=debug (or RUST_LOG) for more.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StartAt {

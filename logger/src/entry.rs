@@ -21,8 +21,9 @@ impl Entry {
     ///
     /// All data of the entry are enumerated once (cheaper than seven `get_data` look-ups, each
     /// of which walks the entry) and, as in journalctl, a field that occurs twice keeps its
-    /// last value.
-    pub fn read_from(&mut self, j: &mut JournalRef) -> std::io::Result<()> {
+    /// last value. Values are copied up to `cap` bytes: libsystemd's data threshold bounds
+    /// compressed fields only, and an uncompressed one may be huge.
+    pub fn read_from(&mut self, j: &mut JournalRef, cap: usize) -> std::io::Result<()> {
         self.realtime = j.timestamp_usec()?;
         let mut seen = 0u8;
         j.restart_data();
@@ -40,7 +41,7 @@ impl Entry {
             };
             let buf = slot.get_or_insert_with(Vec::new);
             buf.clear();
-            buf.extend_from_slice(value);
+            buf.extend_from_slice(&value[..value.len().min(cap)]);
             seen |= bit;
         }
         // Fields absent from this entry must not keep a previous entry's value.

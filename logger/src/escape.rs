@@ -128,6 +128,12 @@ fn drop_cr_before_line_end(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 fn strip_tab_ansi(raw: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < raw.len() {
+        let run = memchr::memchr2(b'\t', 0x1b, &raw[i..]).unwrap_or(raw.len() - i);
+        out.extend_from_slice(&raw[i..i + run]);
+        i += run;
+        if i == raw.len() {
+            break;
+        }
         match raw[i] {
             b'\t' => {
                 out.extend_from_slice(b"        ");
@@ -167,6 +173,20 @@ fn push_escaped(out: &mut Vec<u8>, raw: &[u8], max: usize) {
     let start = out.len();
     let mut i = 0;
     while i < raw.len() {
+        // Runs of printable ASCII, the bulk of any message, are copied in one go.
+        let run =
+            raw[i..].iter().position(|&b| !(0x20..0x7f).contains(&b)).unwrap_or(raw.len() - i);
+        if run > 0 {
+            let room = max.saturating_sub(out.len() - start);
+            if run > room {
+                out.extend_from_slice(&raw[i..i + room]);
+                out.extend_from_slice(CUT_MARKER);
+                return;
+            }
+            out.extend_from_slice(&raw[i..i + run]);
+            i += run;
+            continue;
+        }
         let (piece_len, escaped) = next_piece(&raw[i..]);
         let added = if escaped { 4 * piece_len } else { piece_len };
         if out.len() - start + added > max {

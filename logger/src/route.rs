@@ -180,6 +180,32 @@ impl Shared {
     }
 }
 
+/// An entry whose fields could not be read, with its cursor when that was still readable.
+#[derive(Debug)]
+struct Unreadable(io::Error, Option<String>);
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "reading an entry's fields: {}", self.0)
+    }
+}
+
+impl std::error::Error for Unreadable {}
+
+impl From<Unreadable> for io::Error {
+    fn from(u: Unreadable) -> Self {
+        io::Error::other(u)
+    }
+}
+
+fn unreadable_cursor(e: &io::Error) -> Option<String> {
+    e.get_ref().and_then(|i| i.downcast_ref::<Unreadable>()).and_then(|u| u.1.clone())
+}
+
+fn is_repeat(e: &io::Error, last_bad: &Option<String>) -> bool {
+    last_bad.is_some() && unreadable_cursor(e) == *last_bad
+}
+
 trait WakeWrite {
     fn write_all_nonblocking(self) -> io::Result<()>;
 }
@@ -204,6 +230,7 @@ pub struct RouteSetup {
     pub start_at_head: bool,
     pub source: Source,
     pub formatter: Formatter,
+    /// Bytes of a field that are read at all (libsystemd data threshold and copy cap).
     pub threshold: usize,
     pub once: bool,
 }
@@ -234,6 +261,7 @@ pub fn run(setup: RouteSetup, ready: std::sync::mpsc::Sender<Result<()>>) {
         recovery: setup.recovery,
         formatter: setup.formatter,
         once: setup.once,
+        field_cap: setup.threshold,
         batch: Vec::with_capacity(256 * 1024),
         batch_entries: 0,
         batch_lines: 0,
@@ -259,11 +287,15 @@ fn start(setup: &RouteSetup) -> Result<Reader> {
                 tracing::warn!(route = %name, "the saved cursor's entry is no longer in the journal (vacuumed); continuing with the oldest entry after it; entries vacuumed before they were forwarded are lost");
                 return Ok(reader);
             }
-            Err(e) => {
-                tracing::warn!(route = %name, error = %e, "saved position unusable; starting at the tail");
+            // seek_cursor only parses; EINVAL means the saved cursor is garbage.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                let kept = shared.checkpoint.lock().unwrap().keep_copy()?;
+                tracing::warn!(route = %name, error = %e, kept = %kept.display(), "saved cursor is invalid (corrupt state); kept a copy; starting at the tail");
             }
+            Err(e) => return Err(jerr(e)),
         }
     }
+    // A corrupt state never leads to a backfill from the head, whatever --start-at says.
     let position = if setup.start_at_head && setup.resume.is_none() {
         reader.seek(&Position::Head).map_err(jerr)?;
         tracing::info!(route = %name, "no saved state: starting at the head of the journal (--start-at head)");
@@ -293,6 +325,7 @@ struct RouteLoop {
     recovery: Recovery,
     formatter: Formatter,
     once: bool,
+    field_cap: usize,
     batch: Vec<u8>,
     batch_entries: usize,
     batch_lines: u64,
@@ -305,6 +338,7 @@ impl RouteLoop {
         let mut backoff = Duration::from_millis(100);
         let mut poll = POLL_MIN;
         let mut last_entry = Instant::now();
+        let mut last_bad: Option<String> = None;
         let name = self.shared.name();
         loop {
             self.shared.beat();
@@ -316,11 +350,23 @@ impl RouteLoop {
             }
             let step = reader.advance().and_then(|more| {
                 if more {
-                    entry.read_from(reader.journal())?;
+                    if let Err(e) = entry.read_from(reader.journal(), self.field_cap) {
+                        return Err(Unreadable(e, reader.cursor().ok()).into());
+                    }
                 }
                 Ok(more)
             });
             match step {
+                Err(e) if is_repeat(&e, &last_bad) => {
+                    // The same entry failed again after reopening: it is damaged, not moved.
+                    tracing::warn!(route = %name, error = %e, "skipping an unreadable journal entry");
+                    self.batch_entries += 1;
+                    last_bad = None;
+                }
+                Err(e) => {
+                    last_bad = unreadable_cursor(&e);
+                    self.journal_trouble(reader, e, &mut backoff);
+                }
                 Ok(true) => {
                     last_entry = Instant::now();
                     self.add(&entry);
@@ -358,7 +404,6 @@ impl RouteLoop {
                     while matches!((&self.wake_rx).read(&mut sink), Ok(n) if n > 0) {}
                     backoff = Duration::from_millis(100);
                 }
-                Err(e) => self.journal_trouble(reader, e, &mut backoff),
             }
         }
         if self.batch_entries > 0 {
@@ -469,7 +514,12 @@ impl RouteLoop {
     fn journal_trouble(&mut self, reader: &mut Reader, e: io::Error, backoff: &mut Duration) {
         let name = self.shared.name();
         tracing::warn!(route = %name, error = %e, "journal read error; reopening and resuming after the last written entry");
-        if self.batch_entries > 0 && self.flush(reader).is_err() {
+        // The batch is written up to the entry before the failing one. When the journal sits
+        // on an entry it could not read, step back first so its cursor is not taken as done.
+        let on_bad_entry = unreadable_cursor(&e).is_some();
+        let positioned = !on_bad_entry || matches!(reader.journal().previous(), Ok(n) if n > 0);
+        if self.batch_entries > 0 && (!positioned || self.flush(reader).is_err()) {
+            // Not written, not published: read again after the reopen.
             self.clear_batch();
         }
         loop {

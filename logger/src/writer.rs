@@ -47,7 +47,11 @@ impl Output {
             use std::os::unix::fs::PermissionsExt;
             file.set_permissions(std::fs::Permissions::from_mode(create.mode)).map_err(err)?;
             if create.uid.is_some() || create.gid.is_some() {
-                std::os::unix::fs::fchown(&file, create.uid, create.gid).map_err(err)?;
+                // A sandbox may forbid chown (SystemCallFilter=~@privileged); the file is then
+                // ours with the requested mode, which is still not world-readable.
+                if let Err(e) = std::os::unix::fs::fchown(&file, create.uid, create.gid) {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot set the owner of the new output file");
+                }
             }
             tracing::info!(path = %path.display(), mode = format!("{:o}", create.mode), "created output file");
         }

@@ -12,6 +12,8 @@ pub enum Error {
     Date(#[from] crate::date::DateError),
     #[error(transparent)]
     Regex(#[from] crate::engine::CompileError),
+    #[error(transparent)]
+    Sample(#[from] crate::sample::SampleError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -229,6 +229,20 @@ impl FilterRegex {
     }
 }
 
+/// The last `n` characters of `s` before byte `offset` (PCRE2's error position), with `…` when
+/// cut, to point at the error in one line.
+fn tail_before(s: &str, offset: usize, n: usize) -> String {
+    let mut end = offset.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &s[..end];
+    match head.char_indices().rev().nth(n) {
+        Some((i, c)) => format!("…{}", &head[i + c.len_utf8()..]),
+        None => head.to_string(),
+    }
+}
+
 /// Options that change how a [`FilterDef`] is compiled.
 #[derive(Clone, Debug, Default)]
 pub struct FilterOptions {
@@ -304,11 +318,13 @@ impl Filter {
             }
             FilterRegex::compile(text, expanded, multiline, &mut names).map_err(|e| {
                 Error::Other(format!(
-                    "filter {}: {} {:?}: {}; fix the regex in the filter",
+                    "filter {}: {} {:?} does not compile: {} (expanded regex up to there: {:?}); \
+                     fix the regex in the filter",
                     def.name,
                     kind.as_str(),
                     text,
-                    e
+                    e.message,
+                    tail_before(&e.pattern, e.offset, 40),
                 ))
             })
         };
@@ -442,7 +458,10 @@ mod tests {
         assert!(err.to_string().contains("empty failregex"), "{err}");
         let err = Filter::from_expanded(&def(None, &["(?P<ip4>x"], &[], 1), &Default::default())
             .unwrap_err();
-        assert!(err.to_string().contains("offset"), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("missing closing parenthesis") && !msg.contains('\n'), "{msg}");
+        assert_eq!(tail_before("abcdef", 4, 2), "…cd");
+        assert_eq!(tail_before("ab", 9, 5), "ab");
     }
 
     #[test]

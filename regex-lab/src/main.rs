@@ -34,6 +34,9 @@ enum Command {
     /// Exit status: 0 when every log was read, 2 on an error (bad filter, bad option,
     /// unreadable log); the error is one line on stderr.
     Replay(regex_lab::replay::ReplayArgs),
+    // verify and explain: -h/--help text is the doc of their Args structs.
+    Verify(regex_lab::verify::cli::VerifyArgs),
+    Explain(regex_lab::explain::cli::ExplainArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +79,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 regex_lab::replay::Outcome::ReadErrors => exit::ERROR,
             })
         }
+        // 0 all passed, 1 a sample failed, 2 a file or filter could not be used.
+        Command::Verify(args) => Ok(regex_lab::verify::cli::run(&args)?),
+        Command::Explain(args) => Ok(regex_lab::explain::cli::run(&args)?),
     }
 }
 

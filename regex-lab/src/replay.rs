@@ -196,6 +196,15 @@ pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         report::human::write(out, &summary, args.verbose)
     };
     written.map_err(|e| Error::Io { path: PathBuf::from("<stdout>"), source: e })?;
+    // Warnings after the results, once each: they say what to fix but change no count.
+    let mut seen = std::collections::BTreeSet::new();
+    for f in &filters {
+        for w in &f.proc.filter().def().warnings {
+            if seen.insert(w.as_str()) {
+                tracing::warn!("{w}");
+            }
+        }
+    }
     for e in &errors {
         tracing::error!("{e}");
     }

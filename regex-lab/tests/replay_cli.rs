@@ -68,6 +68,7 @@ fn assert_error(o: &Output, what: &str) {
     assert!(err.starts_with("regex-lab: "), "{err}");
     assert!(err.contains(what), "{what:?} not in: {err}");
     assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
 }
 
 fn json(o: &Output) -> Value {
@@ -180,6 +181,13 @@ fn bad_option_is_an_error() {
 }
 
 #[test]
+fn unparsable_filter_names_file_and_line() {
+    let t = TestDir::new();
+    t.write("bad.conf", "[Definition]\nfailregex = ^x <HOST>$\nthis line has no equals sign\n");
+    assert_error(&t.replay(&["auth.log", "-f", "./bad.conf"]), "bad.conf:3");
+}
+
+#[test]
 fn broken_regex_names_the_regex_and_position() {
     let t = TestDir::new();
     t.write("broken.conf", "[Definition]\nfailregex = ^fail (from <HOST>$\n");
@@ -199,9 +207,7 @@ fn regex_without_failure_id_is_an_error() {
 fn tag_loop_is_an_error() {
     let t = TestDir::new();
     t.write("loop.conf", "[Definition]\na = <b>\nb = <a>\nfailregex = ^<a> <HOST>$\n");
-    let o = t.replay(&["auth.log", "-f", "./loop.conf"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(!stderr(&o).contains("panicked"));
+    assert_error(&t.replay(&["auth.log", "-f", "./loop.conf"]), "<a>");
 }
 
 #[test]

@@ -21,3 +21,19 @@ pub fn render(codename: &str) -> Rendered {
         why: "Debian repository for fail2ban".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deb822_with_signed_by_for_the_codename() {
+        let r = render("trixie");
+        assert!(
+            r.content.contains("Suites: trixie trixie-updates\n")
+                && r.content.contains("Suites: trixie-security\n")
+        );
+        assert_eq!(r.content.matches(&format!("Signed-By: {KEYRING}\n")).count(), 2);
+        assert!(!r.content.contains("Suites:  "), "an empty codename must never get here");
+    }
+}

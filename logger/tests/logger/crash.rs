@@ -2,6 +2,7 @@
 //! time; the file must always be a prefix of journalctl's output (nothing doubled) and at the
 //! end equal to it (nothing lost, no torn line).
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
@@ -118,4 +119,60 @@ fn kill9_loop_equals_uninterrupted_run() {
         window /= 2;
     }
     panic!("could not get 20 kills into one catch-up");
+}
+
+/// The crash window, made deterministic: lines after the saved state, the last one torn.
+#[test]
+#[cfg_attr(
+    not(host_has = "journal_remote"),
+    ignore = "needs systemd-journal-remote (apt-get install systemd-journal-remote)"
+)]
+fn unsaved_lines_are_recognised_and_a_torn_line_completed() {
+    let d = TestDir::new("torn");
+    let jdir = d.join("journal");
+    std::fs::create_dir(&jdir).unwrap();
+    let jfile = jdir.join("j.journal");
+    let t0 = 1_700_000_000_000_000;
+    journal_remote(&numbered(0, 10, t0), &jfile);
+    let out = d.join("out.log");
+    let st = d.join("st");
+    let route = format!("{UNIT}={}", out.display());
+    let args = [
+        "--once",
+        "--start-at",
+        "head",
+        "--journal-dir",
+        jdir.to_str().unwrap(),
+        "--state-dir",
+        st.to_str().unwrap(),
+        "--route",
+        &route,
+    ];
+    run_ok(logger(&args, "UTC"));
+    let state_file = std::fs::read_dir(&st)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".state"))
+        .unwrap()
+        .path();
+    let early_state = std::fs::read(&state_file).unwrap();
+    // A foreign line, more entries, an uninterrupted run: the reference file.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&out)
+        .unwrap()
+        .write_all(b"foreign line\n")
+        .unwrap();
+    journal_remote(&numbered(10, 10, t0), &jfile);
+    run_ok(logger(&args, "UTC"));
+    let full = std::fs::read(&out).unwrap();
+    // Back to the early state with the file cut in the middle of line 17: as if the process
+    // had died while writing, before saving any state after the first run.
+    let cut = full.iter().enumerate().filter(|(_, &b)| b == b'\n').nth(16).unwrap().0 + 20;
+    std::fs::OpenOptions::new().write(true).open(&out).unwrap().set_len(cut as u64).unwrap();
+    std::fs::write(&state_file, &early_state).unwrap();
+    let o = run_ok(logger(&args, "UTC"));
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(log.contains("completed a line torn by a crash") && log.contains("lines=7"), "{log}");
+    assert_same_lines(&std::fs::read(&out).unwrap(), &full, "after recovery");
 }

@@ -112,6 +112,19 @@ fn no_state_starts_at_tail_and_corrupt_state_never_backfills() {
     assert_eq!(kept.len(), 1);
     assert_eq!(std::fs::read(kept[0].path()).unwrap(), b"{\"version\": 1, \"trunc");
 
+    // A state that parses but holds a cursor libsystemd rejects is just as corrupt.
+    let text = std::fs::read_to_string(&state).unwrap();
+    let start = text.find("\"cursor\": \"").unwrap() + 11;
+    let end = start + text[start..].find('"').unwrap();
+    std::fs::write(&state, format!("{}not-a-cursor{}", &text[..start], &text[end..])).unwrap();
+    journal_remote(&numbered(30, 5, T0), &jfile);
+    let o = run_ok(logger(&head, "UTC"));
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(log.contains("invalid") && log.contains("kept"), "{log}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), got, "nothing replayed");
+    let kept = std::fs::read_dir(&st).unwrap().flatten();
+    assert_eq!(kept.filter(|e| e.file_name().to_string_lossy().contains(".corrupt-")).count(), 2);
+
     // A unit that has no entry yet: the start time is saved, entries after it are forwarded.
     let out2 = d.join("out2.log");
     let route2 = format!("late.service={}", out2.display());

@@ -158,7 +158,9 @@ impl<'a> Reader<'a> {
             ));
         }
         let Some(file) = self.parse(resource)? else {
-            if !seen.is_empty() {
+            // `.local` files are optional by design (common.conf lists `after = common.local`,
+            // which hardly any host has): only a missing `.conf` is worth a warning.
+            if !seen.is_empty() && !resource.ends_with(".local") {
                 self.warnings.push(format!(
                     "{}: included file {resource} does not exist; skipped (as fail2ban does)",
                     seen.last().map(String::as_str).unwrap_or("")
