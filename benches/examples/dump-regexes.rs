@@ -10,8 +10,8 @@ fn main() {
     if let Some(p) = f.prefregex() {
         println!("PREF {}", p.expanded());
     }
-    for r in f.failregex() {
-        println!("FAIL {}", r.expanded());
+    for (i, r) in f.failregex().iter().enumerate() {
+        println!("FAIL {}\n     prefilter: {}", r.expanded(), f.fail_prefilter().describe(i));
     }
     for r in f.ignoreregex() {
         println!("IGN  {}", r.expanded());

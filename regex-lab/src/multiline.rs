@@ -9,6 +9,7 @@
 //! fail2ban-regex's line counts.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,7 +27,7 @@ pub const MLFID_MAX_TIME: Duration = Duration::from_secs(300);
 /// then one live one. Re-storing a key keeps its position and its expiry.
 #[derive(Debug, Default)]
 pub struct MlfidCache {
-    map: HashMap<Box<str>, Slot>,
+    map: HashMap<Box<str>, Slot, BuildHasherDefault<Fnv1a>>,
     /// Insertion order; entries whose `seq` no longer matches the map are stale.
     order: VecDeque<(u64, Box<str>)>,
     seq: u64,
@@ -37,6 +38,25 @@ struct Slot {
     data: FailData,
     expires: Instant,
     seq: u64,
+}
+
+/// FNV-1a: the keys are short connection prefixes from the log, looked up once per match;
+/// SipHash's flooding resistance buys nothing against a 100-entry cache.
+#[derive(Default)]
+struct Fnv1a(u64);
+
+impl Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl MlfidCache {
