@@ -531,7 +531,7 @@ impl LineProcessor {
     /// filter's `datepattern` that has seen the same lines (shared by filters, or run ahead on
     /// another thread). `searched`: this filter's [`Searcher`] already ran on the line with
     /// that date cut out (`line[..start] + line[end..]`, the whole line without a date); it is
-    /// used unless the line turns out to reuse the last date, and is left cleared.
+    /// used unless the line turns out to reuse the last date (its aborted searches and ignoreregex hits are moved out).
     pub fn process_found(
         &mut self,
         line: &str,
@@ -687,7 +687,7 @@ impl Core {
         };
     }
 
-    /// A single line (`maxlines = 1`): what its searches found (`m`, cleared here) applied to
+    /// A single line (`maxlines = 1`): what its searches found (`m`) applied to
     /// the run's state: MLFID merges, failure ids, the verdict.
     fn apply(&mut self, cur: Cur<'_>, date: Option<f64>, m: &mut LineMatches) {
         self.serial += 1;
@@ -695,18 +695,40 @@ impl Core {
         self.result.time = date;
         let filter = Arc::clone(&self.filter);
         let f = &*filter;
+        let pref = f.prefregex();
+        let pref_groups = |m: &LineMatches| match pref {
+            Some(p) => groups_from(p, |g| m.pref_span(g), m.pref_text()),
+            None => FailData::default(),
+        };
         if m.pref_searched {
             self.pref_matched = m.pref_matched;
-            if m.pref_matched && self.keep_pref_groups {
-                self.last_pref_groups = m.pref_groups.take();
+            if m.pref_matched && m.pref_groups_wanted {
+                self.last_pref_groups = Some(pref_groups(m));
             }
         }
         self.result.aborted.append(&mut m.aborted);
         self.result.ignore_hits.append(&mut m.ignore_hits);
         let mut cur_arc: Option<Arc<TupleLine>> = None;
-        for hit in m.hits.drain(..) {
+        // Built on the first hit only: most lines match no failregex.
+        let mut pre: Option<FailData> = None;
+        for k in 0..m.hits.len() {
+            let hit = m.hits[k];
+            let fr = &f.failregex()[hit.regex];
+            let mut fail = groups_from(fr, |g| m.span(hit.from, g), m.fail_text());
+            if pref.is_some() {
+                let pre = pre.get_or_insert_with(|| {
+                    let mut g = pref_groups(m);
+                    g.pop(key::CONTENT);
+                    g
+                });
+                if !pre.items.is_empty() {
+                    let mut merged = pre.clone();
+                    merged.update(fail);
+                    fail = merged;
+                }
+            }
             if !self.keep_matches {
-                self.record(f, hit.regex, hit.fail, &[], date);
+                self.record(f, hit.regex, fail, &[], date);
                 continue;
             }
             let cur_line = cur_arc
@@ -714,7 +736,7 @@ impl Core {
                     Arc::new(TupleLine::with_serial(cur.pre, cur.date, cur.post, self.serial))
                 })
                 .clone();
-            self.record(f, hit.regex, hit.fail, std::slice::from_ref(&cur_line), date);
+            self.record(f, hit.regex, fail, std::slice::from_ref(&cur_line), date);
         }
         self.verdict(f, m.line_ignored);
     }
@@ -946,9 +968,18 @@ fn join_lines(out: &mut String, lines: &[Arc<TupleLine>]) {
 
 /// The match's group dict, with `alt_` and `tuple_` merges (fail2ban's `getGroups`).
 fn groups_of(r: &FilterRegex, caps: &Captures, text: &str) -> FailData {
+    groups_from(r, |g| caps.get(g), text)
+}
+
+/// [`groups_of`] from recorded group spans.
+fn groups_from(
+    r: &FilterRegex,
+    span: impl Fn(usize) -> Option<(usize, usize)>,
+    text: &str,
+) -> FailData {
     let mut f = FailData { items: Vec::with_capacity(r.groups().len() + 3) };
     for &(g, id) in r.groups() {
-        let v = caps.text(text, g).map_or(Value::None, |s| Value::Str(s.into()));
+        let v = span(g).map_or(Value::None, |(s, e)| Value::Str(text[s..e].into()));
         f.items.push((id, v));
     }
     for &(k, n) in r.alt() {

@@ -10,42 +10,83 @@
 
 use std::sync::Arc;
 
-use super::{groups_of, search, Aborted, FailData};
+use super::{groups_of, search, Aborted};
 use crate::engine::Captures;
 use crate::filter::{key, Filter, FilterRegex, RegexKind};
 
-/// What a line's searches found (see the module docs). Reuse one across lines.
+/// What a line's searches found (see the module docs). Reuse one across lines: it only
+/// holds spans and copies of the searched text, so after a few lines it allocates nothing,
+/// and the fail dicts are built where they are used (no allocation crosses threads).
 #[derive(Clone, Debug, Default)]
 pub struct LineMatches {
     /// The prefregex was searched (the ignore pre-check did not end the line first).
     pub(super) pref_searched: bool,
     pub(super) pref_matched: bool,
-    /// The prefregex's groups, when the processor keeps them for the report.
-    pub(super) pref_groups: Option<FailData>,
+    /// The texts the groups refer to, kept only when a hit or the report needs them: the
+    /// prefregex's (`text[..split]`, the line's `pre + post + "\n"`), then the failregexes'
+    /// when the prefregex gave a `content` (`text[split..]`; else they saw `text[..split]`).
+    pub(super) text: String,
+    pub(super) split: usize,
+    pub(super) content: bool,
+    /// The prefregex matched and its groups are reported (fail2ban-regex `-v`).
+    pub(super) pref_groups_wanted: bool,
+    /// Group spans of the prefregex match (when `text` is kept).
+    pub(super) pref_spans: Vec<Option<(usize, usize)>>,
     /// Failregex hits not discarded by an ignoreregex, in filter order.
     pub(super) hits: Vec<Hit>,
+    /// Group spans of every hit, back to back.
+    pub(super) spans: Vec<Option<(usize, usize)>>,
     /// Every ignoreregex hit, in search order.
     pub(super) ignore_hits: Vec<usize>,
     pub(super) line_ignored: bool,
     pub(super) aborted: Vec<Aborted>,
 }
 
-/// One failregex hit: its groups with the prefregex's merged underneath.
-#[derive(Clone, Debug)]
+/// One failregex hit: its group spans are `LineMatches::spans[from..from + groups]`.
+#[derive(Clone, Copy, Debug)]
 pub(super) struct Hit {
     pub regex: usize,
-    pub fail: FailData,
+    pub from: usize,
 }
 
 impl LineMatches {
     fn clear(&mut self) {
         self.pref_searched = false;
         self.pref_matched = false;
-        self.pref_groups = None;
+        self.text.clear();
+        self.split = 0;
+        self.content = false;
+        self.pref_groups_wanted = false;
+        self.pref_spans.clear();
         self.hits.clear();
+        self.spans.clear();
         self.ignore_hits.clear();
         self.line_ignored = false;
         self.aborted.clear();
+    }
+
+    /// The prefregex's text.
+    pub(super) fn pref_text(&self) -> &str {
+        &self.text[..self.split]
+    }
+
+    /// The failregexes' text.
+    pub(super) fn fail_text(&self) -> &str {
+        if self.content {
+            &self.text[self.split..]
+        } else {
+            &self.text[..self.split]
+        }
+    }
+
+    /// Span of group `g` of the prefregex match.
+    pub(super) fn pref_span(&self, g: usize) -> Option<(usize, usize)> {
+        self.pref_spans.get(g).copied().flatten()
+    }
+
+    /// Span of group `g` of a hit starting at `from`.
+    pub(super) fn span(&self, from: usize, g: usize) -> Option<(usize, usize)> {
+        self.spans.get(from + g).copied().flatten()
     }
 }
 
@@ -111,9 +152,7 @@ impl Searcher {
             if !out.pref_matched {
                 return;
             }
-            if self.keep_pref_groups {
-                out.pref_groups = Some(groups_of(pref, caps, &self.text0));
-            }
+            out.pref_groups_wanted = self.keep_pref_groups;
             // `content` as fail2ban pops it from the groups (after `alt_`/`tuple_` merges).
             let content: Option<Arc<str>> = if pref.alt().is_empty() && pref.tuple().is_empty() {
                 pref.group_of(key::CONTENT).and_then(|g| caps.text(&self.text0, g)).map(Arc::from)
@@ -135,8 +174,6 @@ impl Searcher {
         let text = std::mem::take(if use_text1 { &mut self.text1 } else { &mut self.text0 });
         let mut candidates = std::mem::take(&mut self.candidates);
         f.fail_prefilter().candidates(&text, &mut candidates);
-        // Built on the first hit only: most lines match no failregex.
-        let mut pre_groups: Option<FailData> = None;
         for &i in &candidates {
             let i = i as usize;
             let fr = &f.failregex()[i];
@@ -144,26 +181,29 @@ impl Searcher {
             if !search(fr, &text, caps, RegexKind::Failregex, i, &mut out.aborted) {
                 continue;
             }
-            let mut fail = groups_of(fr, caps, &text);
+            let from = out.spans.len();
+            out.spans.extend((0..caps.len()).map(|g| caps.get(g)));
             if !f.ignoreregex().is_empty() && self.ignore(f, &text, out) {
+                out.spans.truncate(from);
                 continue;
             }
-            if let (Some(pref), Some(pcaps)) = (f.prefregex(), self.pref_caps.as_ref()) {
-                let pre = pre_groups.get_or_insert_with(|| {
-                    let mut g = groups_of(pref, pcaps, &self.text0);
-                    g.pop(key::CONTENT);
-                    g
-                });
-                if !pre.items.is_empty() {
-                    let mut merged = pre.clone();
-                    merged.update(fail);
-                    fail = merged;
-                }
-            }
-            out.hits.push(Hit { regex: i, fail });
+            out.hits.push(Hit { regex: i, from });
         }
         self.candidates = candidates;
         *(if use_text1 { &mut self.text1 } else { &mut self.text0 }) = text;
+
+        // Keep what the groups refer to.
+        if !out.hits.is_empty() || out.pref_groups_wanted {
+            out.text.push_str(&self.text0);
+            out.split = self.text0.len();
+            if use_text1 {
+                out.text.push_str(&self.text1);
+                out.content = true;
+            }
+            if let Some(caps) = &self.pref_caps {
+                out.pref_spans.extend((0..caps.len()).map(|g| caps.get(g)));
+            }
+        }
     }
 
     /// fail2ban's `_ignoreLine` for one line: every ignoreregex the prefilter proposes.
