@@ -968,18 +968,19 @@ fn join_lines(out: &mut String, lines: &[Arc<TupleLine>]) {
 
 /// The match's group dict, with `alt_` and `tuple_` merges (fail2ban's `getGroups`).
 fn groups_of(r: &FilterRegex, caps: &Captures, text: &str) -> FailData {
-    groups_from(r, |g| caps.get(g), text)
+    groups_from(r, |k| caps.get(r.groups()[k].0), text)
 }
 
-/// [`groups_of`] from recorded group spans.
+/// [`groups_of`] from recorded spans: `span(k)` is the span of the `k`-th named group
+/// (`r.groups()[k]`).
 fn groups_from(
     r: &FilterRegex,
     span: impl Fn(usize) -> Option<(usize, usize)>,
     text: &str,
 ) -> FailData {
     let mut f = FailData { items: Vec::with_capacity(r.groups().len() + 3) };
-    for &(g, id) in r.groups() {
-        let v = span(g).map_or(Value::None, |(s, e)| Value::Str(text[s..e].into()));
+    for (k, &(_, id)) in r.groups().iter().enumerate() {
+        let v = span(k).map_or(Value::None, |(s, e)| Value::Str(text[s..e].into()));
         f.items.push((id, v));
     }
     for &(k, n) in r.alt() {

@@ -100,7 +100,13 @@ pub(crate) struct Selector {
     first_unused: usize,
     /// How the last `select` was decided, if the quick re-check of the last winner did it.
     pub fast: Option<FastWin>,
+    /// The wall clock for `last_used`, read every [`CLOCK_EVERY`] wins: it only matters at
+    /// the 5-minute scale, and reading it for every line costs more than the rest of a win.
+    clock: (f64, u32),
 }
+
+/// See [`Selector::clock`].
+const CLOCK_EVERY: u32 = 64;
 
 /// A date found by the quick re-check of the last winner (step 1 of the module docs), and
 /// the state that decision depended on: another selector over the same templates in that
@@ -146,6 +152,7 @@ impl Selector {
             last_end: (FAR, None, None),
             first_unused: 0,
             fast: None,
+            clock: (0.0, 0),
         }
     }
 
@@ -305,9 +312,13 @@ impl Selector {
 
     /// Step 3 of the module docs for the winner in slot `i`, matched at chars `dist..end`.
     fn won(&mut self, i: usize, dist: usize, end: usize, text: &Text, templates: &[Compiled]) {
+        if self.clock.1 == 0 {
+            self.clock.0 = wall_clock();
+        }
+        self.clock.1 = (self.clock.1 + 1) % CLOCK_EVERY;
         let slot = &mut self.slots[i];
         slot.hits += 1;
-        slot.last_used = wall_clock();
+        slot.last_used = self.clock.0;
         slot.distance = dist;
         if self.first_unused == i {
             self.first_unused += 1;

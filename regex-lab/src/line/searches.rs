@@ -30,23 +30,35 @@ pub struct LineMatches {
     pub(super) content: bool,
     /// The prefregex matched and its groups are reported (fail2ban-regex `-v`).
     pub(super) pref_groups_wanted: bool,
-    /// Group spans of the prefregex match (when `text` is kept).
-    pub(super) pref_spans: Vec<Option<(usize, usize)>>,
+    /// Spans of the prefregex's named groups (when `text` is kept).
+    pub(super) pref_spans: Vec<Span>,
     /// Failregex hits not discarded by an ignoreregex, in filter order.
     pub(super) hits: Vec<Hit>,
-    /// Group spans of every hit, back to back.
-    pub(super) spans: Vec<Option<(usize, usize)>>,
+    /// Spans of every hit's named groups, back to back.
+    pub(super) spans: Vec<Span>,
     /// Every ignoreregex hit, in search order.
     pub(super) ignore_hits: Vec<usize>,
     pub(super) line_ignored: bool,
     pub(super) aborted: Vec<Aborted>,
 }
 
-/// One failregex hit: its group spans are `LineMatches::spans[from..from + groups]`.
+/// A group's span in its text (`u32`: a batch of lines is far smaller), `None` when the
+/// group did not take part.
+pub(super) type Span = Option<(u32, u32)>;
+
+fn span32(s: Option<(usize, usize)>) -> Span {
+    s.map(|(a, b)| (a as u32, b as u32))
+}
+
+/// One failregex hit: the spans of its named groups are `LineMatches::spans[from..]`.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Hit {
     pub regex: usize,
     pub from: usize,
+}
+
+fn widen(s: Span) -> Option<(usize, usize)> {
+    s.map(|(a, b)| (a as usize, b as usize))
 }
 
 impl LineMatches {
@@ -79,14 +91,14 @@ impl LineMatches {
         }
     }
 
-    /// Span of group `g` of the prefregex match.
-    pub(super) fn pref_span(&self, g: usize) -> Option<(usize, usize)> {
-        self.pref_spans.get(g).copied().flatten()
+    /// Span of the `k`-th named group of the prefregex match.
+    pub(super) fn pref_span(&self, k: usize) -> Option<(usize, usize)> {
+        widen(self.pref_spans.get(k).copied().flatten())
     }
 
-    /// Span of group `g` of a hit starting at `from`.
-    pub(super) fn span(&self, from: usize, g: usize) -> Option<(usize, usize)> {
-        self.spans.get(from + g).copied().flatten()
+    /// Span of the `k`-th named group of the hit starting at `from`.
+    pub(super) fn span(&self, from: usize, k: usize) -> Option<(usize, usize)> {
+        widen(self.spans.get(from + k).copied().flatten())
     }
 }
 
@@ -182,7 +194,7 @@ impl Searcher {
                 continue;
             }
             let from = out.spans.len();
-            out.spans.extend((0..caps.len()).map(|g| caps.get(g)));
+            out.spans.extend(fr.groups().iter().map(|&(g, _)| span32(caps.get(g))));
             if !f.ignoreregex().is_empty() && self.ignore(f, &text, out) {
                 out.spans.truncate(from);
                 continue;
@@ -200,8 +212,8 @@ impl Searcher {
                 out.text.push_str(&self.text1);
                 out.content = true;
             }
-            if let Some(caps) = &self.pref_caps {
-                out.pref_spans.extend((0..caps.len()).map(|g| caps.get(g)));
+            if let (Some(pref), Some(caps)) = (f.prefregex(), &self.pref_caps) {
+                out.pref_spans.extend(pref.groups().iter().map(|&(g, _)| span32(caps.get(g))));
             }
         }
     }
