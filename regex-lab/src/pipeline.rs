@@ -37,8 +37,14 @@ use crate::line::{LineMatches, LineProcessor, Searcher};
 use crate::report::Counts;
 
 /// Lines per batch: large enough to make channel traffic negligible, small enough for a
-/// fine-grained balance between workers.
+/// fine-grained balance between workers. Fewer with many filters (see [`batch_lines`]).
 const BATCH_LINES: usize = 1024;
+/// What the batches in circulation may hold in all, whatever the number of filters.
+const POOL_BUDGET: usize = 8 << 20;
+/// Rough bytes a batch holds per line: per date group, and per single-line filter (spans,
+/// copies of the searched text).
+const PER_LINE_GROUP: usize = 128;
+const PER_LINE_JOB: usize = 512;
 /// Bytes per batch, for logs with very long lines.
 const BATCH_BYTES: usize = 256 * 1024;
 /// Batches in circulation per worker.
@@ -223,6 +229,12 @@ impl Worker {
     }
 }
 
+/// Lines per batch so that `pool` batches stay within [`POOL_BUDGET`].
+fn batch_lines(pool: usize, groups: usize, jobs: usize) -> usize {
+    let per_line = PER_LINE_GROUP * groups + PER_LINE_JOB * jobs + 64;
+    (POOL_BUDGET / (pool * per_line)).clamp(32, BATCH_LINES)
+}
+
 fn run_parallel(
     readers: &mut [LineReader],
     groups: &mut [DateGroup],
@@ -231,6 +243,7 @@ fn run_parallel(
 ) -> Stats {
     let workers = opts.threads;
     let pool = workers * POOL_PER_WORKER;
+    let lines_per_batch = batch_lines(pool, groups.len(), jobs.len());
     let (free_tx, free_rx) = mpsc::sync_channel::<Batch>(pool);
     let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(pool);
     let (done_tx, done_rx) = mpsc::sync_channel::<Batch>(pool);
@@ -239,7 +252,7 @@ fn run_parallel(
             .send(Batch {
                 seq: 0,
                 text: String::with_capacity(BATCH_BYTES + 4096),
-                ends: Vec::with_capacity(BATCH_LINES),
+                ends: Vec::with_capacity(lines_per_batch),
                 dates: vec![Vec::new(); groups.len()],
                 matches: vec![Vec::new(); jobs.len()],
             })
@@ -268,7 +281,7 @@ fn run_parallel(
         }
         drop(done_tx);
         let sequencer = scope.spawn(move || sequence(done_rx, free_tx, groups, jobs));
-        read(readers, &free_rx, work_tx, &mut stats, opts);
+        read(readers, &free_rx, work_tx, &mut stats, opts, lines_per_batch);
         sequencer.join().expect("the sequencer does not panic");
     });
     stats
@@ -281,6 +294,7 @@ fn read(
     work_tx: SyncSender<Batch>,
     stats: &mut Stats,
     opts: &Options<'_>,
+    lines_per_batch: usize,
 ) {
     let (mut bytes, mut seq) = (0u64, 0u64);
     let mut errors = Vec::new();
@@ -295,7 +309,7 @@ fn read(
         batch.text.push_str(line);
         batch.ends.push(batch.text.len());
         bytes += line.len() as u64 + 1;
-        if batch.ends.len() < BATCH_LINES && batch.text.len() < BATCH_BYTES {
+        if batch.ends.len() < lines_per_batch && batch.text.len() < BATCH_BYTES {
             return true;
         }
         batch.seq = seq;
