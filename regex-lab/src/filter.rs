@@ -263,9 +263,11 @@ pub struct Filter {
     failregex: Vec<FilterRegex>,
     ignoreregex: Vec<FilterRegex>,
     names: Names,
-    /// Candidate failregexes / ignoreregexes for a text; PCRE2 still decides.
+    /// Candidate failregexes / ignoreregexes for a text, and whether the prefregex may
+    /// match one; PCRE2 still decides.
     fail_prefilter: Prefilter,
     ignore_prefilter: Prefilter,
+    pref_prefilter: Prefilter,
 }
 
 /// The prefilter over `regexes`, compiled as they are (MULTILINE or not, case-sensitive).
@@ -354,6 +356,7 @@ impl Filter {
         Ok(Filter {
             fail_prefilter: prefilter(&failregex, maxlines > 1),
             ignore_prefilter: prefilter(&ignoreregex, false),
+            pref_prefilter: prefilter(prefregex.as_slice(), false),
             name: def.name.clone(),
             def: def.clone(),
             maxlines,
@@ -394,6 +397,11 @@ impl Filter {
     /// Which failregexes may match a text (index = failregex index).
     pub fn fail_prefilter(&self) -> &Prefilter {
         &self.fail_prefilter
+    }
+
+    /// Whether the prefregex may match a text (pattern 0; no patterns without a prefregex).
+    pub fn pref_prefilter(&self) -> &Prefilter {
+        &self.pref_prefilter
     }
 
     /// Which ignoreregexes may match a text (index = ignoreregex index).

@@ -814,8 +814,15 @@ impl Core {
         // Built on the first failregex match only: most lines match no failregex.
         let mut pre_groups: Option<FailData> = None;
         if let (Some(pref), Some(caps)) = (f.prefregex(), self.pref_caps.as_mut()) {
-            self.pref_matched =
-                search(pref, &self.text0, caps, RegexKind::Prefregex, 0, &mut self.result.aborted);
+            self.pref_matched = f.pref_prefilter().may_match(0, &self.text0)
+                && search(
+                    pref,
+                    &self.text0,
+                    caps,
+                    RegexKind::Prefregex,
+                    0,
+                    &mut self.result.aborted,
+                );
             if !self.pref_matched {
                 return;
             }

@@ -191,6 +191,8 @@ struct Batch {
 struct DateOut {
     hit: Option<DateHit>,
     fast: Option<FastWin>,
+    /// The worker's date is the sequencer's (so are the searches made with it).
+    same: bool,
 }
 
 /// A worker's tools: its own detector per date group, a searcher per single-line job.
@@ -210,7 +212,7 @@ impl Worker {
             for &end in &b.ends {
                 let line = &b.text[start..end];
                 let hit = d.detect(line);
-                out.push(DateOut { hit, fast: d.last_fast().cloned() });
+                out.push(DateOut { hit, fast: d.last_fast().cloned(), same: true });
                 start = end;
             }
         }
@@ -341,34 +343,38 @@ fn sequence(
 ) {
     let mut waiting: std::collections::BTreeMap<u64, Batch> = Default::default();
     let mut next = 0u64;
-    let mut hits: Vec<Option<DateHit>> = vec![None; groups.len()];
-    let mut same: Vec<bool> = vec![false; groups.len()];
     for batch in done_rx {
         waiting.insert(batch.seq, batch);
         while let Some(mut b) = waiting.remove(&next) {
             let Batch { text, ends, dates, matches, .. } = &mut b;
-            let mut start = 0;
-            for (k, &end) in ends.iter().enumerate() {
-                let line = &text[start..end];
-                start = end;
-                for (g, group) in groups.iter_mut().enumerate() {
-                    let out = &dates[g][k];
+            // Dates first, group by group, then each filter over the whole batch: the order
+            // within a filter (and within a detector) is the log's; filters are independent.
+            for (g, group) in groups.iter_mut().enumerate() {
+                let mut start = 0;
+                for (k, &end) in ends.iter().enumerate() {
+                    let line = &text[start..end];
+                    start = end;
+                    let out = &mut dates[g][k];
                     let confirmed =
                         out.fast.as_ref().is_some_and(|fw| group.detector.confirm_fast(line, fw));
-                    if confirmed {
-                        hits[g] = out.hit.clone();
-                        same[g] = true;
-                    } else {
-                        hits[g] = group.detector.detect(line);
-                        same[g] = hits[g] == out.hit;
+                    if !confirmed {
+                        let hit = group.detector.detect(line);
+                        out.same = hit == out.hit;
+                        out.hit = hit;
                     }
                 }
-                for (j, job) in jobs.iter_mut().enumerate() {
+            }
+            for (j, job) in jobs.iter_mut().enumerate() {
+                let mut start = 0;
+                for (k, &end) in ends.iter().enumerate() {
+                    let line = &text[start..end];
+                    start = end;
+                    let date = &dates[job.group][k];
                     let searched = match matches[j].get_mut(k) {
-                        Some(m) if same[job.group] => Some(m),
+                        Some(m) if date.same => Some(m),
                         _ => None,
                     };
-                    let r = job.proc.process_found(line, hits[job.group].clone(), searched);
+                    let r = job.proc.process_found(line, date.hit.clone(), searched);
                     job.counts.add(r, line);
                 }
             }

@@ -48,7 +48,24 @@ pub struct Prefilter {
     by_first_byte: Vec<Vec<u32>>,
     /// Rules without anchored prefixes (ascending indices).
     unanchored: Vec<u32>,
+    /// The "contains" checks of all unanchored rules in one Aho-Corasick pass.
+    shared: Option<Shared>,
 }
+
+/// One automaton over the required literals of every unanchored rule: a single pass over
+/// the text tells which literal sets occur, however many rules there are (stock filters
+/// built on `__prefix_line` have no anchored literal prefix, and a replay may run dozens).
+#[derive(Debug)]
+struct Shared {
+    ac: AhoCorasick,
+    /// Literal set (index into the bitset) of each automaton pattern.
+    set_of: Vec<u16>,
+    /// Per unanchored rule (same order as `unanchored`), its literal sets.
+    sets: Vec<Vec<u16>>,
+}
+
+/// Literal sets one shared automaton handles at most (the bitset's size).
+const SHARED_SETS: usize = 256;
 
 #[derive(Debug)]
 struct Rule {
@@ -58,6 +75,8 @@ struct Rule {
     required: Vec<Required>,
     /// Why the regex is always a candidate, if it is.
     unfiltered: Option<String>,
+    /// The literals of `required`, for a shared automaton.
+    required_lits: Vec<Vec<Vec<u8>>>,
 }
 
 #[derive(Debug)]
@@ -100,7 +119,12 @@ const MAX_REQUIRED_LITERALS: usize = 32;
 
 impl Rule {
     fn always(why: String) -> Rule {
-        Rule { prefixes: None, required: Vec::new(), unfiltered: Some(why) }
+        Rule {
+            prefixes: None,
+            required: Vec::new(),
+            unfiltered: Some(why),
+            required_lits: Vec::new(),
+        }
     }
 
     fn build(p: &Pattern) -> Rule {
@@ -144,11 +168,16 @@ impl Rule {
         });
         sets.sort_by_key(|s| (std::cmp::Reverse(s.min_literal_len()), s.len()));
         sets.dedup_by(|a, b| a.literals() == b.literals());
-        let required: Vec<Required> =
-            sets.iter().take(MAX_REQUIRED).filter_map(Required::new).collect();
+        let sets: Vec<&Seq> =
+            sets.iter().take(MAX_REQUIRED).filter(|s| Required::new(s).is_some()).collect();
+        let required: Vec<Required> = sets.iter().filter_map(|s| Required::new(s)).collect();
+        let required_lits = sets
+            .iter()
+            .map(|s| s.literals().unwrap().iter().map(|l| l.as_bytes().to_vec()).collect())
+            .collect();
         let unfiltered = (prefixes.is_none() && required.is_empty())
             .then(|| "no literal every match must contain".to_string());
-        Rule { prefixes, required, unfiltered }
+        Rule { prefixes, required, unfiltered, required_lits }
     }
 
     fn accepts(&self, text: &[u8]) -> bool {
@@ -209,7 +238,8 @@ impl Prefilter {
                 None => unanchored.push(i as u32),
             }
         }
-        Prefilter { rules, by_first_byte, unanchored }
+        let shared = Shared::build(&rules, &unanchored);
+        Prefilter { rules, by_first_byte, unanchored, shared }
     }
 
     /// Number of rules (patterns).
@@ -230,17 +260,30 @@ impl Prefilter {
             Some(&b) => &self.by_first_byte[b as usize],
             None => &[],
         };
-        let (mut a, mut u) = (anchored.iter().peekable(), self.unanchored.iter().peekable());
+        let mut present = [0u64; SHARED_SETS / 64];
+        if let Some(sh) = &self.shared {
+            for m in sh.ac.find_overlapping_iter(text) {
+                let set = sh.set_of[m.pattern().as_usize()] as usize;
+                present[set / 64] |= 1 << (set % 64);
+            }
+        }
+        let (mut a, mut u) =
+            (anchored.iter().peekable(), self.unanchored.iter().enumerate().peekable());
         loop {
-            let i = match (a.peek(), u.peek()) {
-                (Some(&&x), Some(&&y)) if x < y => a.next(),
-                (Some(_), Some(_)) => u.next(),
-                (Some(_), None) => a.next(),
-                (None, Some(_)) => u.next(),
+            let accepted = match (a.peek(), u.peek()) {
+                (Some(&&x), Some(&(_, &y))) if x < y => a.next().map(|&i| (i, None)),
+                (Some(_), Some(_)) | (None, Some(_)) => u.next().map(|(k, &i)| (i, Some(k))),
+                (Some(_), None) => a.next().map(|&i| (i, None)),
                 (None, None) => break,
             };
-            let i = *i.unwrap();
-            if self.rules[i as usize].accepts(text) {
+            let Some((i, k)) = accepted else { break };
+            let ok = match (k, &self.shared) {
+                (Some(k), Some(sh)) => {
+                    sh.sets[k].iter().all(|&s| present[s as usize / 64] & (1 << (s % 64)) != 0)
+                }
+                _ => self.rules[i as usize].accepts(text),
+            };
+            if ok {
                 out.push(i);
             }
         }
@@ -274,6 +317,37 @@ impl Prefilter {
     /// How many patterns are always candidates.
     pub fn unfiltered(&self) -> usize {
         self.rules.iter().filter(|r| r.unfiltered.is_some()).count()
+    }
+}
+
+impl Shared {
+    /// `None` when there is nothing to share (fewer than two unanchored rules with literal
+    /// checks) or too much for the bitset.
+    fn build(rules: &[Rule], unanchored: &[u32]) -> Option<Shared> {
+        let with_checks =
+            unanchored.iter().filter(|&&i| !rules[i as usize].required_lits.is_empty());
+        if with_checks.count() < 2 {
+            return None;
+        }
+        let (mut lits, mut set_of, mut sets) = (Vec::new(), Vec::new(), Vec::new());
+        let mut next = 0usize;
+        for &i in unanchored {
+            let mut mine = Vec::new();
+            for set in &rules[i as usize].required_lits {
+                for l in set {
+                    lits.push(l.clone());
+                    set_of.push(next as u16);
+                }
+                mine.push(next as u16);
+                next += 1;
+            }
+            sets.push(mine);
+        }
+        if next > SHARED_SETS {
+            return None;
+        }
+        let ac = AhoCorasick::new(&lits).ok()?;
+        Some(Shared { ac, set_of, sets })
     }
 }
 

@@ -1,6 +1,6 @@
 //! The prefilter never hides a match: for every stock filter (every variant its sample file
-//! names) and every line of every fail2ban sample log, whenever PCRE2 matches a failregex or
-//! ignoreregex on a text the line logic can give it (the line, the line with its date cut
+//! names) and every line of every fail2ban sample log, whenever PCRE2 matches a failregex,
+//! ignoreregex or prefregex on a text the line logic can give it (the line, the line with its date cut
 //! out, the prefregex `content`), that regex is among the prefilter's candidates.
 //!
 //! Lines of *all* sample logs are used for every filter, so most pairs are non-matches that
@@ -122,10 +122,13 @@ fn prefilter_proposes_every_match_of_every_stock_filter() {
                     }
                 }
             }
+            let pref = filter.prefregex().map(std::slice::from_ref).unwrap_or(&[]);
             for t in &texts {
-                for (pf, regexes) in
-                    [(&fail_pf, filter.failregex()), (&ign_pf, filter.ignoreregex())]
-                {
+                for (pf, regexes) in [
+                    (&fail_pf, filter.failregex()),
+                    (&ign_pf, filter.ignoreregex()),
+                    (filter.pref_prefilter(), pref),
+                ] {
                     pf.candidates(t, &mut cands);
                     for (i, r) in regexes.iter().enumerate() {
                         searched += 1;

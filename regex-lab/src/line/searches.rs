@@ -159,8 +159,10 @@ impl Searcher {
         let mut use_text1 = false;
         if let (Some(pref), Some(caps)) = (f.prefregex(), self.pref_caps.as_mut()) {
             out.pref_searched = true;
-            out.pref_matched =
-                search(pref, &self.text0, caps, RegexKind::Prefregex, 0, &mut out.aborted);
+            // A prefregex that cannot match this text (a literal it needs is missing) is not
+            // searched: the answer is the same.
+            out.pref_matched = f.pref_prefilter().may_match(0, &self.text0)
+                && search(pref, &self.text0, caps, RegexKind::Prefregex, 0, &mut out.aborted);
             if !out.pref_matched {
                 return;
             }
