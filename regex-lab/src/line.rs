@@ -722,7 +722,11 @@ impl Core {
                     g
                 });
                 if !pre.items.is_empty() {
-                    let mut merged = pre.clone();
+                    // `pre` updated with `fail`, in one allocation.
+                    let mut merged = FailData {
+                        items: Vec::with_capacity(pre.items.len() + fail.items.len() + 4),
+                    };
+                    merged.items.extend(pre.items.iter().cloned());
                     merged.update(fail);
                     fail = merged;
                 }
@@ -1039,7 +1043,10 @@ fn select_id(fail: &mut FailData, has_mlfid: bool) -> Result<Option<String>, ()>
         (fid.clone(), CIDR_RAW)
     };
     let Some(ip) = ip else { return Ok(None) };
-    let ip_str = ip_text(&ip.py_str(), if matches!(ip, Value::Str(_)) { cidr } else { CIDR_RAW });
+    let ip_str = match &ip {
+        Value::Str(text) => ip_text(text, cidr),
+        other => ip_text(&other.py_str(), CIDR_RAW),
+    };
     match fid {
         Some(fid) if fid != ip => {
             fail.set(key::IP, Value::Str(ip_str.into()));
