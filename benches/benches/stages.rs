@@ -50,15 +50,12 @@ fn inputs() -> Inputs {
     let pref = filter.prefregex().unwrap();
     let g = pref.regex().group_index("content").unwrap();
     let mut caps = pref.captures();
-    let content = cut
-        .iter()
-        .filter_map(|t| {
-            pref.regex()
-                .search(t, &mut caps)
-                .unwrap()
-                .then(|| format!("{}\n", caps.text(t, g).unwrap()))
-        })
-        .collect();
+    let mut content = Vec::new();
+    for t in &cut {
+        if pref.regex().search(t, &mut caps).unwrap() {
+            content.push(format!("{}\n", caps.text(t, g).unwrap()));
+        }
+    }
     let patterns: Vec<Pattern> = filter
         .failregex()
         .iter()

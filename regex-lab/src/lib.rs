@@ -20,6 +20,12 @@
 //!                          report (replay) · verify (samples) · explain (one line)
 //! ```
 //!
+//! For a single line (`maxlines = 1`), [`line::Searcher`] runs every search (prefregex, the
+//! failregexes the [`prefilter`] proposes, ignoreregexes) and [`line::LineProcessor`] applies
+//! the result to the run's state. `replay` runs the searches of many lines and filters on
+//! several threads and applies the state in log order ([`pipeline`]); [`progress`] shows a
+//! bar on a terminal.
+//!
 //! The spec for every stage is fail2ban's own behaviour as described in
 //! `notes/fail2ban-filter-semantics.md`; the tests compare against the real `fail2ban-regex`.
 

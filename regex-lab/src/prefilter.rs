@@ -81,7 +81,7 @@ struct Rule {
 
 #[derive(Debug)]
 enum Required {
-    One(memmem::Finder<'static>),
+    One(Box<memmem::Finder<'static>>),
     Any(AhoCorasick),
 }
 
@@ -89,7 +89,9 @@ impl Required {
     fn new(seq: &Seq) -> Option<Required> {
         let lits = seq.literals()?;
         match lits {
-            [one] => Some(Required::One(memmem::Finder::new(one.as_bytes()).into_owned())),
+            [one] => {
+                Some(Required::One(Box::new(memmem::Finder::new(one.as_bytes()).into_owned())))
+            }
             many => AhoCorasick::new(many.iter().map(|l| l.as_bytes())).ok().map(Required::Any),
         }
     }
