@@ -36,7 +36,7 @@ impl Bar {
             Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr())
                 .with_style(
                     ProgressStyle::with_template(
-                        "{bar:40} {bytes}/{total_bytes} {msg} ({bytes_per_sec}, ETA {eta})",
+                        "{msg:>14} {wide_bar} {bytes}/{total_bytes} ETA {eta}",
                     )
                     .expect("a valid template"),
                 ),
