@@ -1,42 +1,61 @@
-//! Average prefilter candidates per line on the benchmark corpus (a development aid).
+//! Prefilter candidates per line on the benchmark corpus, per stock filter (a development aid).
+//! Usage: candidates [FILTER...] (default: sshd[mode=aggressive])
 use f2b_benches::SshdCorpus;
 use regex_lab::config::{self, ConfigSource, FilterSpec};
 use regex_lab::date::{Clock, DateDetector};
 use regex_lab::filter::{Filter, FilterOptions};
 
 fn main() {
+    let mut names: Vec<String> = std::env::args().skip(1).collect();
+    if names.is_empty() {
+        names.push("sshd[mode=aggressive]".into());
+    }
+    let lines = SshdCorpus::standard().take_lines(20_000);
     let src = ConfigSource::Dir("/etc/fail2ban".into());
-    let def =
-        config::load_filter(&src, &FilterSpec::parse("sshd[mode=aggressive]").unwrap()).unwrap();
-    let f = Filter::new(&def, &FilterOptions::default()).unwrap();
-    let mut d = DateDetector::new(None, Clock::system()).unwrap();
-    let pref = f.prefregex().unwrap();
-    let g = pref.regex().group_index("content").unwrap();
-    let mut caps = pref.captures();
-    let (mut lines, mut cands, mut hits) = (0u64, 0u64, 0u64);
-    let mut out = Vec::new();
-    let mut fcaps: Vec<_> = f.failregex().iter().map(|r| r.captures()).collect();
-    for l in SshdCorpus::standard().take_lines(100_000) {
-        let t = match d.detect(&l) {
-            Some(h) => format!("{}{}\n", &l[..h.start], &l[h.end..]),
-            None => format!("{l}\n"),
-        };
-        if !pref.regex().search(&t, &mut caps).unwrap() {
-            continue;
-        }
-        let c = format!("{}\n", caps.text(&t, g).unwrap());
-        f.fail_prefilter().candidates(&c, &mut out);
-        lines += 1;
-        cands += out.len() as u64;
-        for &i in &out {
-            if f.failregex()[i as usize].regex().search(&c, &mut fcaps[i as usize]).unwrap() {
-                hits += 1;
+    for name in names {
+        let def = config::load_filter(&src, &FilterSpec::parse(&name).unwrap()).unwrap();
+        let f = Filter::new(&def, &FilterOptions::default()).unwrap();
+        let mut d = DateDetector::new(def.datepattern.as_deref(), Clock::system()).unwrap();
+        let mut pcaps = f.prefregex().map(|p| p.captures());
+        let mut fcaps: Vec<_> = f.failregex().iter().map(|r| r.captures()).collect();
+        let (mut pref_searched, mut cands, mut hits) = (0u64, 0u64, 0u64);
+        let mut out = Vec::new();
+        for l in &lines {
+            let t = match d.detect(l) {
+                Some(h) => format!("{}{}\n", &l[..h.start], &l[h.end..]),
+                None => format!("{l}\n"),
+            };
+            let text = match (f.prefregex(), pcaps.as_mut()) {
+                (Some(p), Some(caps)) => {
+                    if !f.pref_prefilter().may_match(0, &t) {
+                        continue;
+                    }
+                    pref_searched += 1;
+                    if !p.regex().search(&t, caps).unwrap() {
+                        continue;
+                    }
+                    match p.regex().group_index("content").and_then(|g| caps.text(&t, g)) {
+                        Some(c) if !c.is_empty() => format!("{c}\n"),
+                        _ => t.clone(),
+                    }
+                }
+                _ => t.clone(),
+            };
+            f.fail_prefilter().candidates(&text, &mut out);
+            cands += out.len() as u64;
+            for &i in &out {
+                if f.failregex()[i as usize].regex().search(&text, &mut fcaps[i as usize]).unwrap()
+                {
+                    hits += 1;
+                }
             }
         }
+        let n = lines.len() as f64;
+        println!(
+            "{name:28} prefregex searched {:5.2}/line, failregex candidates {:5.2}/line, hits {:5.2}/line",
+            pref_searched as f64 / n,
+            cands as f64 / n,
+            hits as f64 / n
+        );
     }
-    println!(
-        "{lines} lines: {:.2} candidates/line, {:.2} hits/line",
-        cands as f64 / lines as f64,
-        hits as f64 / lines as f64
-    );
 }
