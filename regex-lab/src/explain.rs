@@ -11,7 +11,7 @@
 //! (sshd's per-connection tracking) shows up as it would in a log.
 //!
 //! The per-regex trace re-runs each search on the same text the processor searched; the
-//! verdict always comes from the processor. Everything printed is [`sanitize`]d: the lines
+//! verdict always comes from the processor. Everything printed is [`sanitize()`]d: the lines
 //! come from attackers.
 
 pub mod cli;

@@ -15,7 +15,7 @@
 //! [`SampleFile::parse`] reads one file into [`Item`]s without interpreting them;
 //! [`plan::Plan`] then replays fail2ban's test loop over a file and the ones it adds, deciding
 //! which filter variant judges which line (`test.condition`, `constraint`, journal lines);
-//! [`judge`] holds the verdict rules as pure functions. `crate::verify` runs a plan through the
+//! [`judge`](mod@judge) holds the verdict rules as pure functions. `crate::verify` runs a plan through the
 //! real filter engine.
 
 pub mod expr;

@@ -4,7 +4,7 @@
 //!
 //! Each sample file is one test, named after the file (`logs/sshd` tests filter `sshd`).
 //! [`sample::Plan`] decides which variant judges which line; [`runner::VariantRunner`] feeds
-//! the lines through a compiled [`crate::filter::Filter`] with the test clock; [`sample::judge`]
+//! the lines through a compiled [`crate::filter::Filter`] with the test clock; [`sample::judge`](mod@crate::sample::judge)
 //! gives the verdict per line. At the end every failregex of every variant must have been used
 //! by a sample, and none may have a greedy catch-all before `<HOST>` (fail2ban's
 //! `RE_WRONG_GREED`). The same code serves the CLI ([`verify_paths`]), the corpus test and

@@ -60,7 +60,9 @@ impl Stage {
 
     fn write_hand_written(&self, ignoreip: &[String]) -> Result<()> {
         let etc = self.root.join("etc/fail2ban");
-        // Anchored like our proxmox filter: only a line that *starts* with pvedaemon's failure.
+        // Anchored at the line start, but like the seed's filter it accepts any leading blanks
+        // (`\s*`), so journalctl's indented continuation lines still match: the contrast case.
+        // Our shipped filter allows at most two (regex-lab/filters/proxmox.conf).
         std::fs::write(
             etc.join("filter.d/f2b-e2e-proxmox.conf"),
             "[Definition]\n\

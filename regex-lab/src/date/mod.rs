@@ -4,11 +4,11 @@
 //! # Brief overview
 //!
 //! A [`DateDetector`] holds a list of *templates* built from the filter's `datepattern`
-//! lines ([`pattern`]: `%X` tokens and keywords → regex; [`templates`]: the default list as
-//! data; [`list`]: the list as fail2ban assembles it, weights included). For each line,
-//! [`detect`] picks the winning template exactly as fail2ban does (last winner first,
-//! distance rules, bubble-up reordering), and [`parse`] turns its match into Unix time with
-//! [`tz`] (fixed offsets, local time via a glibc-identical `mktime`).
+//! lines (`pattern`: `%X` tokens and keywords → regex; `templates`: the default list as
+//! data; `list`: the list as fail2ban assembles it, weights included). For each line,
+//! `detect` picks the winning template exactly as fail2ban does (last winner first,
+//! distance rules, bubble-up reordering), and `parse` turns its match into Unix time with
+//! `tz` (fixed offsets, local time via a glibc-identical `mktime`).
 //!
 //! # What the caller does with a result
 //!

@@ -15,6 +15,8 @@ use std::path::PathBuf;
 /// in order with shared state, as in a log (multi-line filters, sshd's per-connection tracking).
 ///
 /// Example: regex-lab explain --filter sshd 'Aug 14 11:58:58 host sshd[1]: Failed password for root from 192.0.2.1 port 22 ssh2'
+// The example is --help text, not a doc link.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Clone, Debug, clap::Args)]
 pub struct ExplainArgs {
     /// The log line(s), exactly as in the log file.

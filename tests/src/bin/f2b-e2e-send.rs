@@ -1,6 +1,6 @@
 //! Test helper run inside the e2e namespace: joins a unit's cgroup, logs entries to journald over
 //! the native protocol, and exits only once journald has stored them with `_SYSTEMD_UNIT` (journald
-//! reads the unit from /proc/<pid>/cgroup, so the sender must still be alive at that point).
+//! reads the unit from `/proc/<pid>/cgroup`, so the sender must still be alive at that point).
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
