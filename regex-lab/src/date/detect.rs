@@ -110,7 +110,7 @@ const CLOCK_EVERY: u32 = 64;
 
 /// A date found by the quick re-check of the last winner (step 1 of the module docs), and
 /// the state that decision depended on: another selector over the same templates in that
-/// state decides the same way on the same line ([`Selector::confirm_fast`]). Parallel replay
+/// state decides the same way on the same line (`DateDetector::confirm_fast`). Parallel replay
 /// detects dates speculatively on worker threads and confirms them in line order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FastWin {
