@@ -410,13 +410,15 @@ pub struct LineProcessor {
     /// [`Core::find_failure`]).
     searcher: Option<Searcher>,
     matches: LineMatches,
+    /// Outside `Core`, so lines borrow it instead of cloning the `Arc` (whose counter other
+    /// threads' searchers would then fight over).
+    filter: Arc<Filter>,
     core: Core,
 }
 
 /// The part of the state `findFailure` works on (split off so the date text can be borrowed
 /// while it runs).
 struct Core {
-    filter: Arc<Filter>,
     pref_caps: Option<Captures>,
     fail_caps: Vec<Captures>,
     ign_caps: Vec<Captures>,
@@ -462,9 +464,9 @@ impl LineProcessor {
             last_date: None,
             last_time_text: String::new(),
             searcher: (filter.maxlines() == 1).then(|| Searcher::new(Arc::clone(&filter))),
+            filter: Arc::clone(&filter),
             matches: LineMatches::default(),
             core: Core {
-                filter,
                 pref_caps,
                 fail_caps,
                 ign_caps,
@@ -504,7 +506,7 @@ impl LineProcessor {
     /// filter, whose searches need the line buffer.
     pub fn new_searcher(&self) -> Option<Searcher> {
         self.searcher.as_ref().map(|_| {
-            let mut s = Searcher::new(Arc::clone(&self.core.filter));
+            let mut s = Searcher::new(Arc::clone(&self.filter));
             s.keep_prefregex_groups(self.core.keep_pref_groups);
             s
         })
@@ -512,7 +514,7 @@ impl LineProcessor {
 
     /// The filter this processor runs.
     pub fn filter(&self) -> &Arc<Filter> {
-        &self.core.filter
+        &self.filter
     }
 
     /// The date detector (for its template hits).
@@ -573,7 +575,8 @@ impl LineProcessor {
         };
         // Searches made on the cut line are void when the cut date gave way to the last one.
         let searched = searched.filter(|_| !use_last || s == e);
-        find(&mut self.searcher, &mut self.matches, &mut self.core, cur, date, searched);
+        let (f, core) = (&*self.filter, &mut self.core);
+        find(&mut self.searcher, &mut self.matches, f, core, cur, date, searched);
         self.core.result.date = hit;
         &self.core.result
     }
@@ -585,7 +588,8 @@ impl LineProcessor {
         self.last_time_text.push_str(date);
         self.last_date = Some(time);
         let cur = Cur { pre, date, post };
-        find(&mut self.searcher, &mut self.matches, &mut self.core, cur, Some(time), None);
+        let (f, core) = (&*self.filter, &mut self.core);
+        find(&mut self.searcher, &mut self.matches, f, core, cur, Some(time), None);
         &self.core.result
     }
 
@@ -600,6 +604,7 @@ impl LineProcessor {
 fn find(
     searcher: &mut Option<Searcher>,
     scratch: &mut LineMatches,
+    f: &Filter,
     core: &mut Core,
     cur: Cur<'_>,
     date: Option<f64>,
@@ -614,19 +619,17 @@ fn find(
                     scratch
                 }
             };
-            core.apply(cur, date, m);
+            core.apply(f, cur, date, m);
         }
-        None => core.find_failure(cur, date),
+        None => core.find_failure(f, cur, date),
     }
 }
 
 impl Core {
-    fn find_failure(&mut self, cur: Cur<'_>, date: Option<f64>) {
+    fn find_failure(&mut self, f: &Filter, cur: Cur<'_>, date: Option<f64>) {
         self.serial += 1;
         self.result.reset(self.serial);
         self.result.time = date;
-        let filter = Arc::clone(&self.filter);
-        let f = &*filter;
         let multi = f.maxlines() > 1;
         let mut cur_arc: Option<Arc<TupleLine>> = None;
         let serial = self.serial;
@@ -689,12 +692,10 @@ impl Core {
 
     /// A single line (`maxlines = 1`): what its searches found (`m`) applied to
     /// the run's state: MLFID merges, failure ids, the verdict.
-    fn apply(&mut self, cur: Cur<'_>, date: Option<f64>, m: &mut LineMatches) {
+    fn apply(&mut self, f: &Filter, cur: Cur<'_>, date: Option<f64>, m: &mut LineMatches) {
         self.serial += 1;
         self.result.reset(self.serial);
         self.result.time = date;
-        let filter = Arc::clone(&self.filter);
-        let f = &*filter;
         let pref = f.prefregex();
         let pref_groups = |m: &LineMatches| match pref {
             Some(p) => groups_from(p, |g| m.pref_span(g), m.pref_text()),

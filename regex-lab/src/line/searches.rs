@@ -138,103 +138,108 @@ impl Searcher {
     /// Searches the line whose regex text is `pre + post` (the line with its date cut out).
     pub fn run(&mut self, pre: &str, post: &str, out: &mut LineMatches) {
         out.clear();
-        let filter = Arc::clone(&self.filter);
-        let f = &*filter;
-        self.text0.clear();
-        self.text0.push_str(pre);
-        self.text0.push_str(post);
-        self.text0.push('\n');
+        // Fields apart: the filter is borrowed, never cloned per line (its `Arc` counter is
+        // shared with other threads).
+        let Searcher {
+            filter,
+            pref_caps,
+            fail_caps,
+            ign_caps,
+            text0,
+            text1,
+            candidates,
+            keep_pref_groups,
+        } = self;
+        let f: &Filter = filter;
+        text0.clear();
+        text0.push_str(pre);
+        text0.push_str(post);
+        text0.push('\n');
 
         // With many more failregexes than ignoreregexes, ignoreregexes run first.
-        if !f.ignoreregex().is_empty() && f.ignoreregex().len() + 2 < f.failregex().len() {
-            let text = std::mem::take(&mut self.text0);
-            let hit = self.ignore(f, &text, out);
-            self.text0 = text;
-            if hit {
-                return;
-            }
+        if !f.ignoreregex().is_empty()
+            && f.ignoreregex().len() + 2 < f.failregex().len()
+            && ignore(f, ign_caps, text0, out)
+        {
+            return;
         }
 
         // The prefregex; a non-empty `content` is what the failregexes see.
         let mut use_text1 = false;
-        if let (Some(pref), Some(caps)) = (f.prefregex(), self.pref_caps.as_mut()) {
+        if let (Some(pref), Some(caps)) = (f.prefregex(), pref_caps.as_mut()) {
             out.pref_searched = true;
             // A prefregex that cannot match this text (a literal it needs is missing) is not
             // searched: the answer is the same.
-            out.pref_matched = f.pref_prefilter().may_match(0, &self.text0)
-                && search(pref, &self.text0, caps, RegexKind::Prefregex, 0, &mut out.aborted);
+            out.pref_matched = f.pref_prefilter().may_match(0, text0)
+                && search(pref, text0, caps, RegexKind::Prefregex, 0, &mut out.aborted);
             if !out.pref_matched {
                 return;
             }
-            out.pref_groups_wanted = self.keep_pref_groups;
+            out.pref_groups_wanted = *keep_pref_groups;
+            text1.clear();
             // `content` as fail2ban pops it from the groups (after `alt_`/`tuple_` merges).
-            let content: Option<Arc<str>> = if pref.alt().is_empty() && pref.tuple().is_empty() {
-                pref.group_of(key::CONTENT).and_then(|g| caps.text(&self.text0, g)).map(Arc::from)
-            } else {
-                match groups_of(pref, caps, &self.text0).pop(key::CONTENT) {
-                    Some(super::Value::Str(c)) => Some(c),
-                    _ => None,
+            if pref.alt().is_empty() && pref.tuple().is_empty() {
+                if let Some(c) = pref.group_of(key::CONTENT).and_then(|g| caps.text(text0, g)) {
+                    text1.push_str(c);
                 }
-            };
-            if let Some(content) = content.filter(|c| !c.is_empty()) {
-                self.text1.clear();
-                self.text1.push_str(&content);
-                self.text1.push('\n');
+            } else if let Some(super::Value::Str(c)) =
+                groups_of(pref, caps, text0).pop(key::CONTENT)
+            {
+                text1.push_str(&c);
+            }
+            if !text1.is_empty() {
+                text1.push('\n');
                 use_text1 = true;
             }
         }
 
         // The failregexes the prefilter proposes, in order (the others cannot match).
-        let text = std::mem::take(if use_text1 { &mut self.text1 } else { &mut self.text0 });
-        let mut candidates = std::mem::take(&mut self.candidates);
-        f.fail_prefilter().candidates(&text, &mut candidates);
-        for &i in &candidates {
+        let text: &str = if use_text1 { text1 } else { text0 };
+        f.fail_prefilter().candidates(text, candidates);
+        for &i in candidates.iter() {
             let i = i as usize;
             let fr = &f.failregex()[i];
-            let caps = &mut self.fail_caps[i];
-            if !search(fr, &text, caps, RegexKind::Failregex, i, &mut out.aborted) {
+            let caps = &mut fail_caps[i];
+            if !search(fr, text, caps, RegexKind::Failregex, i, &mut out.aborted) {
                 continue;
             }
             let from = out.spans.len();
             out.spans.extend(fr.groups().iter().map(|&(g, _)| span32(caps.get(g))));
-            if !f.ignoreregex().is_empty() && self.ignore(f, &text, out) {
+            if !f.ignoreregex().is_empty() && ignore(f, ign_caps, text, out) {
                 out.spans.truncate(from);
                 continue;
             }
             out.hits.push(Hit { regex: i, from });
         }
-        self.candidates = candidates;
-        *(if use_text1 { &mut self.text1 } else { &mut self.text0 }) = text;
 
         // Keep what the groups refer to.
         if !out.hits.is_empty() || out.pref_groups_wanted {
-            out.text.push_str(&self.text0);
-            out.split = self.text0.len();
+            out.text.push_str(text0);
+            out.split = text0.len();
             if use_text1 {
-                out.text.push_str(&self.text1);
+                out.text.push_str(text1);
                 out.content = true;
             }
-            if let (Some(pref), Some(caps)) = (f.prefregex(), &self.pref_caps) {
+            if let (Some(pref), Some(caps)) = (f.prefregex(), pref_caps.as_ref()) {
                 out.pref_spans.extend(pref.groups().iter().map(|&(g, _)| span32(caps.get(g))));
             }
         }
     }
+}
 
-    /// fail2ban's `_ignoreLine` for one line: every ignoreregex the prefilter proposes.
-    fn ignore(&mut self, f: &Filter, text: &str, out: &mut LineMatches) -> bool {
-        let mut found = false;
-        let mut candidates = Vec::new();
-        f.ignore_prefilter().candidates(text, &mut candidates);
-        for &j in &candidates {
-            let j = j as usize;
-            let ir = &f.ignoreregex()[j];
-            if search(ir, text, &mut self.ign_caps[j], RegexKind::Ignoreregex, j, &mut out.aborted)
-            {
-                found = true;
-                out.line_ignored = true;
-                out.ignore_hits.push(j);
-            }
+/// fail2ban's `_ignoreLine` for one line: every ignoreregex the prefilter proposes.
+fn ignore(f: &Filter, ign_caps: &mut [Captures], text: &str, out: &mut LineMatches) -> bool {
+    let mut found = false;
+    let mut candidates = Vec::new();
+    f.ignore_prefilter().candidates(text, &mut candidates);
+    for &j in &candidates {
+        let j = j as usize;
+        let ir = &f.ignoreregex()[j];
+        if search(ir, text, &mut ign_caps[j], RegexKind::Ignoreregex, j, &mut out.aborted) {
+            found = true;
+            out.line_ignored = true;
+            out.ignore_hits.push(j);
         }
-        found
     }
+    found
 }
