@@ -128,26 +128,12 @@ fn kill9_loop_equals_uninterrupted_run() {
     ignore = "needs systemd-journal-remote (apt-get install systemd-journal-remote)"
 )]
 fn unsaved_lines_are_recognised_and_a_torn_line_completed() {
-    let d = TestDir::new("torn");
-    let jdir = d.join("journal");
-    std::fs::create_dir(&jdir).unwrap();
+    let l = Layout::new("torn");
+    let (jdir, out, st) = (&l.jdir, &l.out, &l.st);
     let jfile = jdir.join("j.journal");
     let t0 = 1_700_000_000_000_000;
     journal_remote(&numbered(0, 10, t0), &jfile);
-    let out = d.join("out.log");
-    let st = d.join("st");
-    let route = format!("{UNIT}={}", out.display());
-    let args = [
-        "--once",
-        "--start-at",
-        "head",
-        "--journal-dir",
-        jdir.to_str().unwrap(),
-        "--state-dir",
-        st.to_str().unwrap(),
-        "--route",
-        &route,
-    ];
+    let args = l.args(&["--once", "--start-at", "head"]);
     run_ok(logger(&args, "UTC"));
     let state_file = std::fs::read_dir(&st)
         .unwrap()

@@ -8,10 +8,6 @@ use crate::util::*;
 
 const T0: u64 = 1_700_000_000_000_000;
 
-fn route(out: &std::path::Path) -> String {
-    format!("{UNIT}={}", out.display())
-}
-
 #[test]
 #[cfg_attr(
     not(host_has = "journal_remote"),
@@ -19,23 +15,11 @@ fn route(out: &std::path::Path) -> String {
 )]
 #[cfg_attr(not(host_has = "journalctl"), ignore = "needs journalctl")]
 fn output_rotation_and_foreign_writer_while_following() {
-    let d = TestDir::new("rotation");
-    let jdir = d.join("journal");
-    std::fs::create_dir(&jdir).unwrap();
+    let l = Layout::new("rotation");
+    let (d, jdir, out) = (&l.dir, &l.jdir, &l.out);
     let jfile = jdir.join("live.journal");
-    let out = d.join("out.log");
-    let st = d.join("state");
     journal_remote(&numbered(0, 100, T0), &jfile);
-    let args = [
-        "--start-at",
-        "head",
-        "--journal-dir",
-        jdir.to_str().unwrap(),
-        "--state-dir",
-        st.to_str().unwrap(),
-        "--route",
-        &route(&out),
-    ];
+    let args = l.args(&["--start-at", "head"]);
     let f = Follower::start(&args, "UTC", d.join("stderr-1"));
     wait_lines(&out, 100, &f);
     let md = std::fs::metadata(&out).unwrap();
@@ -137,23 +121,10 @@ fn output_rotation_and_foreign_writer_while_following() {
 )]
 fn vacuumed_cursor_file_loses_nothing_after_it() {
     // Offline: the saved entry's file is gone at the next start.
-    let d = TestDir::new("vacuum");
-    let jdir = d.join("journal");
-    std::fs::create_dir(&jdir).unwrap();
+    let l = Layout::new("vacuum");
+    let (jdir, out) = (&l.jdir, &l.out);
     journal_remote(&numbered(0, 3, T0), &jdir.join("a.journal"));
-    let out = d.join("out.log");
-    let st = d.join("state");
-    let args = [
-        "--once",
-        "--start-at",
-        "head",
-        "--journal-dir",
-        jdir.to_str().unwrap(),
-        "--state-dir",
-        st.to_str().unwrap(),
-        "--route",
-        &route(&out),
-    ];
+    let args = l.args(&["--once", "--start-at", "head"]);
     run_ok(logger(&args, "UTC"));
     journal_remote(&numbered(3, 3, T0), &jdir.join("b.journal"));
     std::fs::remove_file(jdir.join("a.journal")).unwrap();
@@ -172,22 +143,10 @@ fn vacuumed_cursor_file_loses_nothing_after_it() {
 )]
 #[cfg_attr(not(host_has = "journalctl"), ignore = "needs journalctl")]
 fn journal_rotation_and_vacuum_while_following() {
-    let d = TestDir::new("jrotate");
-    let jdir = d.join("journal");
-    std::fs::create_dir(&jdir).unwrap();
-    let out = d.join("out.log");
-    let st = d.join("state");
+    let l = Layout::new("jrotate");
+    let (d, jdir, out) = (&l.dir, &l.jdir, &l.out);
     journal_remote(&numbered(0, 50, T0), &jdir.join("system.journal"));
-    let args = [
-        "--start-at",
-        "head",
-        "--journal-dir",
-        jdir.to_str().unwrap(),
-        "--state-dir",
-        st.to_str().unwrap(),
-        "--route",
-        &route(&out),
-    ];
+    let args = l.args(&["--start-at", "head"]);
     let f = Follower::start(&args, "UTC", d.join("stderr"));
     wait_lines(&out, 50, &f);
     // Rotation: the active file is archived, a new one starts.

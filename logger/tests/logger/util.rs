@@ -121,7 +121,7 @@ pub fn journalctl(source: &[&str], format: &str, tz: &str) -> Vec<u8> {
     o.stdout
 }
 
-pub fn logger(args: &[&str], tz: &str) -> Command {
+pub fn logger<S: AsRef<std::ffi::OsStr>>(args: &[S], tz: &str) -> Command {
     let mut c = Command::new(bin());
     c.args(args).env("TZ", tz).env("F2B_LOGGER_LOG", "info").stdin(Stdio::null());
     c
@@ -163,6 +163,38 @@ pub fn count_lines(b: &[u8]) -> usize {
     b.iter().filter(|&&c| c == b'\n').count()
 }
 
+/// The layout most tests share: a journal directory, the output log and the state directory,
+/// all in one [`TestDir`].
+pub struct Layout {
+    pub dir: TestDir,
+    pub jdir: PathBuf,
+    pub out: PathBuf,
+    pub st: PathBuf,
+}
+
+impl Layout {
+    pub fn new(name: &str) -> Self {
+        let dir = TestDir::new(name);
+        let jdir = dir.join("journal");
+        std::fs::create_dir(&jdir).unwrap();
+        Layout { out: dir.join("out.log"), st: dir.join("state"), jdir, dir }
+    }
+
+    /// `extra`, then `--journal-dir JDIR --state-dir ST --route UNIT=OUT`.
+    pub fn args(&self, extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+        args.extend([
+            "--journal-dir".into(),
+            self.jdir.display().to_string(),
+            "--state-dir".into(),
+            self.st.display().to_string(),
+            "--route".into(),
+            format!("{UNIT}={}", self.out.display()),
+        ]);
+        args
+    }
+}
+
 /// A following f2b-logger, killed on drop if the test did not stop it.
 pub struct Follower {
     pub child: std::process::Child,
@@ -170,7 +202,7 @@ pub struct Follower {
 }
 
 impl Follower {
-    pub fn start(args: &[&str], tz: &str, stderr: PathBuf) -> Self {
+    pub fn start<S: AsRef<std::ffi::OsStr>>(args: &[S], tz: &str, stderr: PathBuf) -> Self {
         let err = std::fs::File::create(&stderr).unwrap();
         let child = logger(args, tz).stderr(err).spawn().unwrap();
         Follower { child, stderr }
