@@ -241,3 +241,21 @@ fn no_input_makes_the_reader_panic() {
     }
     eprintln!("fuzzed {ROUNDS} filters: {loaded} loaded, {errors} clean errors");
 }
+
+#[test]
+fn misspelled_mode_value_is_a_warning() {
+    // fail2ban keeps `<modelines-aggresive>` as literal text and silently loses that mode's
+    // regexes; we load the same filter but say so.
+    let spec = FilterSpec::parse("sshd[mode=aggresive]").unwrap();
+    let def = load_filter(&ConfigSource::Builtin, &spec).unwrap();
+    assert!(
+        def.warnings
+            .iter()
+            .any(|w| w.contains("mode=aggresive") && w.contains("check the spelling")),
+        "{:?}",
+        def.warnings
+    );
+    let spec = FilterSpec::parse("sshd[mode=aggressive]").unwrap();
+    let def = load_filter(&ConfigSource::Builtin, &spec).unwrap();
+    assert!(def.warnings.is_empty(), "{:?}", def.warnings);
+}

@@ -143,7 +143,7 @@ pub(crate) fn combine(
     substitute_tags(&mut combined, &ignore, &mut addrepl)?;
 
     let mut warnings = Vec::new();
-    let opts = combined
+    let opts: Vec<(String, OptValue)> = combined
         .into_iter()
         .map(|(k, v)| {
             let v = match v {
@@ -163,7 +163,42 @@ pub(crate) fn combine(
         })
         .collect();
     warnings.extend(unused_arguments(store, args));
+    warnings.extend(undefined_argument_values(&opts, args));
     Ok(Combined { opts, pvars, warnings })
+}
+
+/// Filter arguments whose *value* names something the filter does not define, e.g.
+/// `sshd[mode=aggresive]`: `<mdre-<mode>>` becomes `<mdre-aggresive>`, which stays as literal
+/// text, so that mode's regexes are silently missing (fail2ban says nothing either).
+fn undefined_argument_values(
+    opts: &[(String, OptValue)],
+    args: &[(String, String)],
+) -> Vec<String> {
+    let regexes: Vec<&str> = opts
+        .iter()
+        .filter(|(k, _)| matches!(k.as_str(), "failregex" | "prefregex" | "ignoreregex"))
+        .filter_map(|(_, v)| match v {
+            OptValue::Str(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .collect();
+    args.iter()
+        .filter(|(_, v)| !v.is_empty())
+        .filter_map(|(k, v)| {
+            let suffix = format!("-{v}>");
+            let tag = regexes.iter().find_map(|r| {
+                r.match_indices(&suffix).find_map(|(end, _)| {
+                    let start = r[..end].rfind('<')?;
+                    let name = &r[start + 1..end];
+                    (!name.is_empty() && !name.contains([' ', '>'])).then(|| &r[start..end + suffix.len()])
+                })
+            })?;
+            Some(format!(
+                "option `{k}={v}`: the filter defines no `{}`, so the regexes of that value are missing (fail2ban ignores this); check the spelling",
+                &tag[1..tag.len() - 1]
+            ))
+        })
+        .collect()
 }
 
 /// Filter arguments that nothing in the filter refers to: likely misspelled. fail2ban accepts
