@@ -129,35 +129,7 @@ impl Value {
     pub fn py_repr(&self) -> String {
         match self {
             Value::None => "None".into(),
-            Value::Str(s) => {
-                let q = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
-                let mut out = String::from(q);
-                for c in s.chars() {
-                    match c {
-                        '\\' => out.push_str("\\\\"),
-                        '\n' => out.push_str("\\n"),
-                        '\r' => out.push_str("\\r"),
-                        '\t' => out.push_str("\\t"),
-                        c if c == q => {
-                            out.push('\\');
-                            out.push(c);
-                        }
-                        c if !py_printable(c) => {
-                            let n = c as u32;
-                            if n < 0x100 {
-                                out.push_str(&format!("\\x{n:02x}"));
-                            } else if n < 0x10000 {
-                                out.push_str(&format!("\\u{n:04x}"));
-                            } else {
-                                out.push_str(&format!("\\U{n:08x}"));
-                            }
-                        }
-                        c => out.push(c),
-                    }
-                }
-                out.push(q);
-                out
-            }
+            Value::Str(s) => crate::config::py::repr_str(s),
             Value::Int(i) => i.to_string(),
             Value::Tuple(v) => {
                 let items: Vec<String> = v.iter().map(Value::py_repr).collect();
@@ -169,24 +141,11 @@ impl Value {
             }
             Value::Lines(v) => format!("<{} lines>", v.len()),
             Value::Set(s) => {
-                let items: Vec<String> =
-                    s.iter().map(|u| Value::Str(u.clone()).py_repr()).collect();
+                let items: Vec<String> = s.iter().map(|u| crate::config::py::repr_str(u)).collect();
                 format!("{{{}}}", items.join(", "))
             }
         }
     }
-}
-
-/// Python's `str.isprintable()` for one character, closely enough for log text: control and
-/// format characters and every separator but the space are escaped by `repr()`.
-fn py_printable(c: char) -> bool {
-    if c == ' ' {
-        return true;
-    }
-    !(c.is_control()
-        || c.is_whitespace()
-        || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-            | '\u{2060}'..='\u{2064}' | '\u{feff}'))
 }
 
 /// fail2ban's fail dict: named groups plus the keys the line logic adds (`matches`, `users`,
