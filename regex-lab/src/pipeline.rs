@@ -4,12 +4,14 @@
 //! # Brief overview
 //!
 //! ```text
-//!  reader (calling thread)      workers (--threads N)                sequencer (one thread)
-//!  LineReader → Batch ──────►  per date group: DateDetector   ──►   in batch order, per line:
-//!  (1024 lines, from a          (speculative, own state)             confirm each date (or redo),
-//!   fixed pool of batches)     per filter: Searcher                   LineProcessor::process_found,
-//!        ▲                      (prefregex, prefilter, PCRE2)         Counts::add
-//!        └──────────── the batch goes back to the pool ◄────────────────┘
+//!  every worker (--threads N, the calling thread is one), in a loop:
+//!   1. take a free Batch           (fixed pool: memory does not grow with the input)
+//!   2. fill it: LineReader         (in turn, under a lock; ~1024 lines, numbered in log order)
+//!   3. search it: per date group a DateDetector (speculative, own state),
+//!                 per filter a Searcher (prefregex, prefilter, PCRE2)
+//!   4. hand it over; if nobody is sequencing, sequence every batch whose turn has come:
+//!      per line confirm each date (or redo it), LineProcessor::process_found, Counts::add
+//!   5. the sequenced batch goes back to the pool
 //! ```
 //!
 //! - **Shared reading and dates.** Lines are read once. Filters with the same `datepattern`
@@ -23,12 +25,16 @@
 //!   how each quick decision was made ([`crate::date::FastWin`]); the sequencer's detector,
 //!   which sees every line in order, replays that decision if it is in the same state, and
 //!   detects the line itself otherwise; when its date differs, the line's searches are redone
-//!   too. MLFID caches, `maxlines` buffers and counts live only in the sequencer.
-//! - **Bounded memory.** A fixed pool of batches circulates; the reader waits for a free one,
+//!   too. MLFID caches, `maxlines` buffers and counts live only in the sequencing, which one
+//!   worker at a time does, batch after batch in log order.
+//! - **No extra threads.** Reading and sequencing are done by the workers themselves, so
+//!   `--threads 2` on two cores runs two threads, not four taking turns.
+//! - **Bounded memory.** A fixed pool of batches circulates; a worker waits for a free one,
 //!   so memory does not grow with the input, whatever its size.
 
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use crate::date::{Clock, DateDetector, DateHit, FastWin};
 use crate::error::Error;
@@ -91,7 +97,7 @@ pub struct Options<'a> {
     pub threads: usize,
     /// Called on the calling thread with (bytes, lines) read so far, after each batch
     /// (progress display).
-    pub progress: Option<&'a dyn Fn(u64, u64)>,
+    pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
 }
 
 /// What a run read.
@@ -246,141 +252,199 @@ fn run_parallel(
     let workers = opts.threads;
     let pool = workers * POOL_PER_WORKER;
     let lines_per_batch = batch_lines(pool, groups.len(), jobs.len());
-    let (free_tx, free_rx) = mpsc::sync_channel::<Batch>(pool);
-    let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(pool);
-    let (done_tx, done_rx) = mpsc::sync_channel::<Batch>(pool);
-    for _ in 0..pool {
-        free_tx
-            .send(Batch {
-                seq: 0,
-                text: String::with_capacity(BATCH_BYTES + 4096),
-                ends: Vec::with_capacity(lines_per_batch),
-                dates: vec![Vec::new(); groups.len()],
-                matches: vec![Vec::new(); jobs.len()],
-            })
-            .expect("the pool channel holds the whole pool");
-    }
+    let free: Vec<Batch> = (0..pool)
+        .map(|_| Batch {
+            seq: 0,
+            text: String::with_capacity(BATCH_BYTES + 4096),
+            ends: Vec::with_capacity(lines_per_batch),
+            dates: vec![Vec::new(); groups.len()],
+            matches: vec![Vec::new(); jobs.len()],
+        })
+        .collect();
     let tools: Vec<Worker> = (0..workers)
         .map(|_| Worker {
             detectors: groups.iter().map(DateGroup::fresh).collect(),
             searchers: jobs.iter().map(|j| j.proc.new_searcher().map(|s| (j.group, s))).collect(),
         })
         .collect();
-    let work_rx = Arc::new(Mutex::new(work_rx));
-    let mut stats = Stats::default();
-
-    std::thread::scope(|scope| {
-        for mut worker in tools {
-            let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
-            scope.spawn(move || loop {
-                let batch = work_rx.lock().map(|rx| rx.recv());
-                let Ok(Ok(mut batch)) = batch else { break };
-                worker.process(&mut batch);
-                if done_tx.send(batch).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(done_tx);
-        let sequencer = scope.spawn(move || sequence(done_rx, free_tx, groups, jobs));
-        read(readers, &free_rx, work_tx, &mut stats, opts, lines_per_batch);
-        sequencer.join().expect("the sequencer does not panic");
-    });
-    stats
-}
-
-/// The reader: fills free batches with lines and hands them to the workers.
-fn read(
-    readers: &mut [LineReader],
-    free_rx: &Receiver<Batch>,
-    work_tx: SyncSender<Batch>,
-    stats: &mut Stats,
-    opts: &Options<'_>,
-    lines_per_batch: usize,
-) {
-    let (mut bytes, mut seq) = (0u64, 0u64);
-    let mut errors = Vec::new();
-    let Ok(mut batch) = free_rx.recv() else { return };
-    let send = |batch: Batch, stats: &mut Stats| -> bool {
-        stats.lines += batch.ends.len() as u64;
-        work_tx.send(batch).is_ok()
+    let shared = Shared {
+        input: Mutex::new(Input { readers, current: 0, seq: 0, bytes: 0, stats: Stats::default() }),
+        free: Mutex::new(free),
+        freed: Condvar::new(),
+        waiting: Mutex::new(BTreeMap::new()),
+        next: AtomicU64::new(0),
+        state: Mutex::new(State { groups, jobs }),
+        lines_per_batch,
+        progress: opts.progress,
     };
-    batch.text.clear();
-    batch.ends.clear();
-    for_each_line(readers, &mut errors, |line| {
-        batch.text.push_str(line);
-        batch.ends.push(batch.text.len());
-        bytes += line.len() as u64 + 1;
-        if batch.ends.len() < lines_per_batch && batch.text.len() < BATCH_BYTES {
-            return true;
+    std::thread::scope(|scope| {
+        let mut tools = tools.into_iter();
+        let mine = tools.next().expect("at least one worker");
+        for worker in tools {
+            let shared = &shared;
+            scope.spawn(move || shared.work(worker));
         }
-        batch.seq = seq;
-        seq += 1;
-        let Ok(mut fresh) = free_rx.recv() else { return false };
-        fresh.text.clear();
-        fresh.ends.clear();
-        if !send(std::mem::replace(&mut batch, fresh), stats) {
-            return false;
-        }
-        if let Some(p) = opts.progress {
-            p(bytes, stats.lines);
-        }
-        true
+        shared.work(mine);
     });
-    if !batch.ends.is_empty() {
-        batch.seq = seq;
-        send(batch, stats);
-    }
-    stats.errors = errors;
+    let input = shared.input.into_inner().unwrap_or_else(PoisonError::into_inner);
+    debug_assert!(shared.waiting.lock().map_or(true, |w| w.is_empty()), "every batch sequenced");
+    input.stats
 }
 
-/// The sequencer: batches in order; per line, dates confirmed and state applied.
-fn sequence(
-    done_rx: Receiver<Batch>,
-    free_tx: SyncSender<Batch>,
-    groups: &mut [DateGroup],
-    jobs: &mut [Job],
-) {
-    let mut waiting: std::collections::BTreeMap<u64, Batch> = Default::default();
-    let mut next = 0u64;
-    for batch in done_rx {
-        waiting.insert(batch.seq, batch);
-        while let Some(mut b) = waiting.remove(&next) {
-            let Batch { text, ends, dates, matches, .. } = &mut b;
-            // Dates first, group by group, then each filter over the whole batch: the order
-            // within a filter (and within a detector) is the log's; filters are independent.
-            for (g, group) in groups.iter_mut().enumerate() {
-                let mut start = 0;
-                for (k, &end) in ends.iter().enumerate() {
-                    let line = &text[start..end];
-                    start = end;
-                    let out = &mut dates[g][k];
-                    let confirmed =
-                        out.fast.as_ref().is_some_and(|fw| group.detector.confirm_fast(line, fw));
-                    if !confirmed {
-                        let hit = group.detector.detect(line);
-                        out.same = hit == out.hit;
-                        out.hit = hit;
-                    }
+/// What every worker shares in a parallel run. There is no reader or sequencer thread: on a
+/// machine with as many cores as workers, extra threads only take turns with the workers. A
+/// worker takes a free batch, fills it from the logs (in turn, under `input`), searches it,
+/// then hands it over to the sequencing; whichever worker finds the sequencing free applies
+/// every batch that is next in log order.
+struct Shared<'a, 'r, 'j> {
+    input: Mutex<Input<'r>>,
+    /// Batches not in use (a fixed pool: memory does not grow with the input).
+    free: Mutex<Vec<Batch>>,
+    freed: Condvar,
+    /// Searched batches waiting for their turn, by sequence number.
+    waiting: Mutex<BTreeMap<u64, Batch>>,
+    /// Sequence number of the batch to apply next (read outside `state`, see `deliver`).
+    next: AtomicU64,
+    state: Mutex<State<'a, 'j>>,
+    lines_per_batch: usize,
+    progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+}
+
+/// The logs being read, and what was read so far.
+struct Input<'r> {
+    readers: &'r mut [LineReader],
+    current: usize,
+    seq: u64,
+    bytes: u64,
+    stats: Stats,
+}
+
+/// What lives only in log order: the dates' order and every filter's state and counts.
+struct State<'a, 'j> {
+    groups: &'a mut [DateGroup],
+    jobs: &'a mut [Job<'j>],
+}
+
+impl Shared<'_, '_, '_> {
+    fn work(&self, mut worker: Worker) {
+        loop {
+            let mut batch = self.take_free();
+            let read = self.fill(&mut batch);
+            if batch.ends.is_empty() {
+                self.give_back(batch);
+                break;
+            }
+            if let (Some(p), Some((bytes, lines))) = (self.progress, read) {
+                p(bytes, lines);
+            }
+            worker.process(&mut batch);
+            self.deliver(batch);
+        }
+    }
+
+    fn take_free(&self) -> Batch {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(b) = free.pop() {
+                return b;
+            }
+            free = self.freed.wait(free).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn give_back(&self, batch: Batch) {
+        self.free.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
+        self.freed.notify_one();
+    }
+
+    /// Fills `batch` with the next lines and numbers it; returns (bytes, lines) read so far.
+    /// A read error is recorded and ends that log, as in one-thread runs.
+    fn fill(&self, batch: &mut Batch) -> Option<(u64, u64)> {
+        batch.text.clear();
+        batch.ends.clear();
+        let mut input = self.input.lock().unwrap_or_else(PoisonError::into_inner);
+        let input = &mut *input;
+        while input.current < input.readers.len() && batch.ends.is_empty() {
+            let reader = &mut input.readers[input.current];
+            match reader.read_lines(&mut batch.text, &mut batch.ends, self.lines_per_batch, BATCH_BYTES)
+            {
+                Ok(true) => {}
+                Ok(false) => input.current += 1,
+                Err(e) => {
+                    let msg = format!("{e} (after line {}); the rest is skipped", reader.line_no());
+                    input.stats.errors.push(msg);
+                    input.current += 1;
                 }
             }
-            for (j, job) in jobs.iter_mut().enumerate() {
-                let mut start = 0;
-                for (k, &end) in ends.iter().enumerate() {
-                    let line = &text[start..end];
-                    start = end;
-                    let date = &dates[job.group][k];
-                    let searched = match matches[j].get_mut(k) {
-                        Some(m) if date.same => Some(m),
-                        _ => None,
-                    };
-                    let r = job.proc.process_found(line, date.hit.clone(), searched);
-                    job.counts.add(r, line);
-                }
+        }
+        if batch.ends.is_empty() {
+            return None;
+        }
+        batch.seq = input.seq;
+        input.seq += 1;
+        input.bytes += batch.text.len() as u64 + batch.ends.len() as u64;
+        input.stats.lines += batch.ends.len() as u64;
+        Some((input.bytes, input.stats.lines))
+    }
+
+    /// Hands a searched batch over to the sequencing, and applies every batch whose turn has
+    /// come if no other worker is doing it. No batch is left behind: a worker that finds the
+    /// sequencing busy has already queued its batch, and the busy one looks at the queue
+    /// again after letting go.
+    fn deliver(&self, batch: Batch) {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner).insert(batch.seq, batch);
+        loop {
+            let Ok(mut state) = self.state.try_lock() else { return };
+            loop {
+                let next = self.next.load(Ordering::Acquire);
+                let b = self.waiting.lock().unwrap_or_else(PoisonError::into_inner).remove(&next);
+                let Some(mut b) = b else { break };
+                state.apply(&mut b);
+                self.next.store(next + 1, Ordering::Release);
+                self.give_back(b);
             }
-            next += 1;
-            if free_tx.send(b).is_err() {
+            drop(state);
+            let next = self.next.load(Ordering::Acquire);
+            if !self.waiting.lock().unwrap_or_else(PoisonError::into_inner).contains_key(&next) {
                 return;
+            }
+        }
+    }
+}
+
+impl State<'_, '_> {
+    /// Per line: dates confirmed (or redone), then each filter's state and counts.
+    fn apply(&mut self, b: &mut Batch) {
+        let Batch { text, ends, dates, matches, .. } = b;
+        // Dates first, group by group, then each filter over the whole batch: the order
+        // within a filter (and within a detector) is the log's; filters are independent.
+        for (g, group) in self.groups.iter_mut().enumerate() {
+            let mut start = 0;
+            for (k, &end) in ends.iter().enumerate() {
+                let line = &text[start..end];
+                start = end;
+                let out = &mut dates[g][k];
+                let confirmed =
+                    out.fast.as_ref().is_some_and(|fw| group.detector.confirm_fast(line, fw));
+                if !confirmed {
+                    let hit = group.detector.detect(line);
+                    out.same = hit == out.hit;
+                    out.hit = hit;
+                }
+            }
+        }
+        for (j, job) in self.jobs.iter_mut().enumerate() {
+            let mut start = 0;
+            for (k, &end) in ends.iter().enumerate() {
+                let line = &text[start..end];
+                start = end;
+                let date = &dates[job.group][k];
+                let searched = match matches[j].get_mut(k) {
+                    Some(m) if date.same => Some(m),
+                    _ => None,
+                };
+                let r = job.proc.process_found(line, date.hit.clone(), searched);
+                job.counts.add(r, line);
             }
         }
     }

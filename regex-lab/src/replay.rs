@@ -159,7 +159,7 @@ pub fn run(args: &ReplayArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let report_progress = |bytes: u64, lines: u64| progress.update(bytes, lines);
     let opts = pipeline::Options {
         threads,
-        progress: progress.is_shown().then_some(&report_progress as &dyn Fn(u64, u64)),
+        progress: progress.is_shown().then_some(&report_progress as &(dyn Fn(u64, u64) + Sync)),
     };
     let start = Instant::now();
     let mut jobs: Vec<Job> = filters
