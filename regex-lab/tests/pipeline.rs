@@ -153,3 +153,41 @@ fn speculative_dates_equal_sequential_dates() {
     assert_eq!(confirming.template_states(), sequential.template_states());
     assert!(confirmed > lines.len() / 2 && redone > 100, "confirmed {confirmed}, redone {redone}");
 }
+
+/// A log that breaks off mid-way (a truncated .gz) is reported and the run goes on with the
+/// next log, with the same counts and the same error whatever the number of threads.
+#[test]
+fn read_errors_do_not_depend_on_threads() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..20_000 {
+        text.push_str(&format!("line {i} from 192.0.2.{}\n", i % 250));
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    let broken = dir.path().join("broken.log.gz");
+    std::fs::write(&broken, &gz[..gz.len() / 2]).unwrap();
+    let good = dir.path().join("good.log");
+    std::fs::write(&good, &text[..text.len() / 4]).unwrap();
+    let run = |threads: usize| {
+        let mut args = ReplayArgs::new(vec![broken.clone(), good.clone()], Vec::new());
+        args.json = true;
+        args.threads = Some(threads);
+        let mut out = Vec::new();
+        replay::run(&args, &mut out).unwrap();
+        let mut v: Value = serde_json::from_slice(&out).unwrap();
+        strip_times(&mut v);
+        v
+    };
+    let one = run(1);
+    let errors = one["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].as_str().unwrap().contains("broken.log.gz"), "{errors:?}");
+    let lines = one["lines"].as_u64().unwrap();
+    assert!(lines > 5000 && lines < 20_000, "{lines} lines");
+    for threads in [2, 3] {
+        assert_eq!(run(threads), one, "--threads {threads} differs from --threads 1");
+    }
+}
