@@ -266,7 +266,8 @@ mod tests {
         let want = lines(data);
         for cap in [1, 2, 3, 7, 64] {
             for max_lines in [1, 2, 100] {
-                let mut r = LineReader::from_reader("t", Chunked(io::Cursor::new(data.to_vec()), cap));
+                let mut r =
+                    LineReader::from_reader("t", Chunked(io::Cursor::new(data.to_vec()), cap));
                 let (mut text, mut ends, mut got) = (String::new(), Vec::new(), Vec::new());
                 loop {
                     let more = r.read_lines(&mut text, &mut ends, max_lines, 1 << 20).unwrap();

@@ -366,8 +366,12 @@ impl Shared<'_, '_, '_> {
         let input = &mut *input;
         while input.current < input.readers.len() && batch.ends.is_empty() {
             let reader = &mut input.readers[input.current];
-            match reader.read_lines(&mut batch.text, &mut batch.ends, self.lines_per_batch, BATCH_BYTES)
-            {
+            match reader.read_lines(
+                &mut batch.text,
+                &mut batch.ends,
+                self.lines_per_batch,
+                BATCH_BYTES,
+            ) {
                 Ok(true) => {}
                 Ok(false) => input.current += 1,
                 Err(e) => {

@@ -48,9 +48,19 @@ fn write_log(dir: &Path) -> PathBuf {
 }
 
 fn replay_json(log: &Path, threads: usize) -> Value {
-    let mut args =
-        ReplayArgs::new(vec![log.to_path_buf()], FILTERS.iter().map(|s| s.to_string()).collect());
-    args.config_dir = Some(PathBuf::from("/etc/fail2ban"));
+    let filters = FILTERS.iter().map(|s| s.to_string()).collect();
+    replay_times_stripped(vec![log.to_path_buf()], filters, Some("/etc/fail2ban"), threads)
+}
+
+/// `regex-lab replay --json`, without the timings (which vary from run to run).
+fn replay_times_stripped(
+    logs: Vec<PathBuf>,
+    filters: Vec<String>,
+    config_dir: Option<&str>,
+    threads: usize,
+) -> Value {
+    let mut args = ReplayArgs::new(logs, filters);
+    args.config_dir = config_dir.map(PathBuf::from);
     args.json = true;
     args.threads = Some(threads);
     let mut out = Vec::new();
@@ -171,15 +181,8 @@ fn read_errors_do_not_depend_on_threads() {
     std::fs::write(&broken, &gz[..gz.len() / 2]).unwrap();
     let good = dir.path().join("good.log");
     std::fs::write(&good, &text[..text.len() / 4]).unwrap();
-    let run = |threads: usize| {
-        let mut args = ReplayArgs::new(vec![broken.clone(), good.clone()], Vec::new());
-        args.json = true;
-        args.threads = Some(threads);
-        let mut out = Vec::new();
-        replay::run(&args, &mut out).unwrap();
-        let mut v: Value = serde_json::from_slice(&out).unwrap();
-        strip_times(&mut v);
-        v
+    let run = |threads| {
+        replay_times_stripped(vec![broken.clone(), good.clone()], Vec::new(), None, threads)
     };
     let one = run(1);
     let errors = one["errors"].as_array().unwrap();
