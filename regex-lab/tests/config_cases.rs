@@ -3,14 +3,15 @@
 //! same files (`tests/oracle/filter_dump.py --regex-arg`).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use regex_lab::config::{load_filter_with, ConfigSource, FilterDef, FilterSpec, LoadOptions};
 use regex_lab::tags;
 use serde::Deserialize;
 use serde_json::Value;
+
+mod oracle_support;
+use oracle_support::strs;
 
 #[derive(Deserialize)]
 struct Cases {
@@ -193,45 +194,8 @@ fn config_cases_expectations() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
-/// The interpreter fail2ban-regex runs with (its shebang).
-fn fail2ban_python() -> String {
-    let text = std::fs::read_to_string("/usr/bin/fail2ban-regex").unwrap_or_default();
-    text.lines()
-        .next()
-        .and_then(|l| l.strip_prefix("#!"))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap_or("python3")
-        .to_string()
-}
-
 fn fail2ban_regex_loads(items: &[Value]) -> Vec<Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/filter_dump.py");
-    let mut child = Command::new(fail2ban_python())
-        .arg(&script)
-        .arg("--regex-arg")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("run the fail2ban oracle");
-    {
-        let mut stdin = child.stdin.take().expect("stdin");
-        for i in items {
-            writeln!(stdin, "{i}").expect("write to oracle");
-        }
-    }
-    let out = child.wait_with_output().expect("oracle output");
-    assert!(out.status.success(), "oracle failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("oracle JSON"))
-        .collect()
-}
-
-fn strs(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| a.iter().map(|s| s.as_str().unwrap_or_default().to_string()).collect())
-        .unwrap_or_default()
+    oracle_support::run("filter_dump.py", &["--regex-arg"], items)
 }
 
 #[test]

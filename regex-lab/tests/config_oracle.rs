@@ -6,43 +6,17 @@
 //! field by field. Every field of every variant must be identical.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use regex_lab::config::{load_filter_with, ConfigSource, FilterDef, FilterSpec, LoadOptions};
 use regex_lab::tags;
 use serde_json::Value;
 
-/// The interpreter fail2ban-regex runs with (its shebang), so `import fail2ban` works even
-/// when another python3 comes first in PATH.
-fn fail2ban_python() -> String {
-    let text = std::fs::read_to_string("/usr/bin/fail2ban-regex").unwrap_or_default();
-    text.lines()
-        .next()
-        .and_then(|l| l.strip_prefix("#!"))
-        .map(|l| l.split_whitespace().next().unwrap_or("python3").to_string())
-        .unwrap_or_else(|| "python3".into())
-}
+mod oracle_support;
+use oracle_support::strs;
 
 fn oracle(basedir: &str, names: &[&str]) -> Vec<Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/filter_dump.py");
-    let out = Command::new(fail2ban_python())
-        .arg(&script)
-        .arg(basedir)
-        .args(names)
-        .output()
-        .expect("run the fail2ban oracle");
-    assert!(out.status.success(), "oracle failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .expect("oracle output is UTF-8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("oracle JSON"))
-        .collect()
-}
-
-fn strs(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| a.iter().map(|s| s.as_str().unwrap_or_default().to_string()).collect())
-        .unwrap_or_default()
+    let args: Vec<&str> = std::iter::once(basedir).chain(names.iter().copied()).collect();
+    oracle_support::run("filter_dump.py", &args, &[])
 }
 
 fn opt_str(v: &Value) -> Option<String> {

@@ -1,13 +1,13 @@
 //! Data-driven `tags::expand` cases (`testdata/tags_cases.toml`), and the same inputs against
 //! fail2ban's own Regex class when fail2ban is installed.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use regex_lab::tags;
 use serde::Deserialize;
 use serde_json::Value;
+
+mod oracle_support;
 
 #[derive(Deserialize)]
 struct Cases {
@@ -61,43 +61,15 @@ fn tags_cases_expectations() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
-fn fail2ban_python() -> String {
-    let text = std::fs::read_to_string("/usr/bin/fail2ban-regex").unwrap_or_default();
-    text.lines()
-        .next()
-        .and_then(|l| l.strip_prefix("#!"))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap_or("python3")
-        .to_string()
-}
-
 #[test]
 #[cfg_attr(not(host_has = "fail2ban"), ignore = "needs fail2ban (apt-get install fail2ban)")]
 fn tags_cases_match_fail2ban() {
     let all = cases();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/filter_dump.py");
-    let mut child = Command::new(fail2ban_python())
-        .arg(&script)
-        .arg("--tags")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run the fail2ban oracle");
-    {
-        let mut stdin = child.stdin.take().expect("stdin");
-        for c in &all {
-            for dns in ["yes", "no"] {
-                writeln!(stdin, "{}", serde_json::json!({"regex": c.regex, "usedns": dns}))
-                    .expect("write");
-            }
-        }
-    }
-    let out = child.wait_with_output().expect("oracle output");
-    assert!(out.status.success());
-    let theirs: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("oracle JSON"))
+    let input: Vec<Value> = all
+        .iter()
+        .flat_map(|c| ["yes", "no"].map(|dns| serde_json::json!({"regex": c.regex, "usedns": dns})))
         .collect();
+    let theirs = oracle_support::run("filter_dump.py", &["--tags"], &input);
     assert_eq!(theirs.len(), all.len() * 2);
     let mut bad = Vec::new();
     for (i, c) in all.iter().enumerate() {

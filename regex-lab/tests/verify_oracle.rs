@@ -12,20 +12,10 @@ use regex_lab::sample::Got;
 use regex_lab::verify::{trace_file, Selection, VerifyOptions};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::Command;
+
+mod oracle_support;
 
 const LOGS: &str = "/usr/lib/python3/dist-packages/fail2ban/tests/files/logs";
-
-/// The interpreter fail2ban runs with (its shebang), so `import fail2ban` works even when
-/// another python3 comes first in PATH.
-fn fail2ban_python() -> String {
-    let text = std::fs::read_to_string("/usr/bin/fail2ban-regex").unwrap_or_default();
-    text.lines()
-        .next()
-        .and_then(|l| l.strip_prefix("#!"))
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "python3".into())
-}
 
 fn stock_filters() -> Vec<String> {
     let select = Selection::from_env("CORPUS_TEST");
@@ -66,14 +56,8 @@ fn normalize(got: &Value) -> Value {
 )]
 fn same_judgements_as_fail2ban_sample_tests() {
     let names = stock_filters();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/sample_trace.py");
-    let out =
-        Command::new(fail2ban_python()).arg(&script).args(&names).output().expect("run the oracle");
-    assert!(out.status.success(), "oracle failed: {}", String::from_utf8_lossy(&out.stderr));
-    let theirs: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let args: Vec<&str> = names.iter().map(String::as_str).collect();
+    let theirs = oracle_support::run("sample_trace.py", &args, &[]);
     assert_eq!(theirs.len(), names.len());
 
     let clock = VerifyOptions::default().clock;
