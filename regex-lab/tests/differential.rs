@@ -15,8 +15,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use regex_lab::replay::{self, ReplayArgs};
 use serde_json::Value;
+
+mod oracle_support;
+use oracle_support::{fail2ban_regex_counts, replay_counts, CountCase};
 
 const SAMPLES: &str = "/usr/lib/python3/dist-packages/fail2ban/tests/files/logs";
 const CONFIG: &str = "/etc/fail2ban";
@@ -115,43 +117,11 @@ fn discover() -> Vec<Case> {
     cases
 }
 
-fn oracle(cases: &[Case]) -> Vec<Value> {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("cases.json");
-    let list: Vec<Value> = cases
-        .iter()
-        .map(|c| serde_json::json!({"log": c.log, "filter": c.filter, "config": CONFIG}))
-        .collect();
-    std::fs::write(&input, serde_json::to_vec(&list).unwrap()).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/replay_f2b_counts.py");
-    // /usr/bin/python3: the interpreter Debian's fail2ban is installed for.
-    let out = Command::new("/usr/bin/python3").arg(script).arg(&input).output().unwrap();
-    assert!(out.status.success(), "oracle failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("oracle output is JSON")
-}
-
-fn ours(case: &Case, config: Option<&str>) -> Result<Value, String> {
-    let mut args = ReplayArgs::new(vec![case.log.clone()], vec![case.filter.clone()]);
-    args.config_dir = config.map(PathBuf::from);
-    args.json = true;
-    let mut out = Vec::new();
-    replay::run(&args, &mut out).map_err(|e| e.to_string())?;
-    let v: Value = serde_json::from_slice(&out).map_err(|e| e.to_string())?;
-    let f = &v["filters"][0];
-    let hits = |k: &str| -> Vec<Value> {
-        f[k].as_array().unwrap().iter().map(|r| r["hits"].clone()).collect()
-    };
-    Ok(serde_json::json!({
-        "lines": f["lines"], "ignored": f["ignored"], "matched": f["matched"],
-        "missed": f["missed"],
-        "prefregex": f["prefregex"].get("hits").cloned().unwrap_or(Value::from(0)),
-        "failregex": hits("failregex"), "ignoreregex": hits("ignoreregex"),
-    }))
-}
-
 /// Runs both sides on every case; returns (identical specs, descriptions of differences).
 fn compare(cases: &[Case], config: Option<&str>) -> (Vec<String>, Vec<String>) {
-    let expected = oracle(cases);
+    let list: Vec<CountCase> =
+        cases.iter().map(|c| CountCase { log: &c.log, filter: &c.filter }).collect();
+    let expected = fail2ban_regex_counts(&list);
     let mut identical = Vec::new();
     let mut different = Vec::new();
     for (case, want) in cases.iter().zip(&expected) {
@@ -160,7 +130,7 @@ fn compare(cases: &[Case], config: Option<&str>) -> (Vec<String>, Vec<String>) {
             different.push(format!("{what}: oracle error {e}"));
             continue;
         }
-        match ours(case, config) {
+        match replay_counts(&CountCase { log: &case.log, filter: &case.filter }, config) {
             Ok(got) if got == *want => identical.push(case.filter.clone()),
             Ok(got) => different
                 .push(format!("{what}:\n    fail2ban-regex: {want}\n    regex-lab:      {got}")),

@@ -8,11 +8,10 @@
 //! Each case runs through the real fail2ban-regex (`tests/oracle/replay_f2b_counts.py`) and
 //! through `regex-lab replay`; counts and per-regex hits must be identical.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
-use regex_lab::replay::{self, ReplayArgs};
-use serde_json::Value;
+mod oracle_support;
+use oracle_support::{fail2ban_regex_counts, replay_counts, CountCase};
 
 struct Case {
     name: &'static str,
@@ -103,25 +102,6 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn ours(log: &Path, filter: &Path) -> Value {
-    let mut args = ReplayArgs::new(vec![log.to_path_buf()], vec![filter.display().to_string()]);
-    args.config_dir = None;
-    args.json = true;
-    let mut out = Vec::new();
-    replay::run(&args, &mut out).unwrap();
-    let v: Value = serde_json::from_slice(&out).unwrap();
-    let f = &v["filters"][0];
-    let hits = |k: &str| -> Vec<Value> {
-        f[k].as_array().unwrap().iter().map(|r| r["hits"].clone()).collect()
-    };
-    serde_json::json!({
-        "lines": f["lines"], "ignored": f["ignored"], "matched": f["matched"],
-        "missed": f["missed"],
-        "prefregex": f["prefregex"].get("hits").cloned().unwrap_or(Value::from(0)),
-        "failregex": hits("failregex"), "ignoreregex": hits("ignoreregex"),
-    })
-}
-
 #[test]
 #[cfg_attr(not(host_has = "fail2ban"), ignore = "needs fail2ban-regex (apt-get install fail2ban)")]
 fn crafted_semantics_equal_fail2ban_regex() {
@@ -138,20 +118,14 @@ fn crafted_semantics_equal_fail2ban_regex() {
             (f, l)
         })
         .collect();
-    let list: Vec<Value> = files
-        .iter()
-        .map(|(f, l)| serde_json::json!({"log": l, "filter": f, "config": "/etc/fail2ban"}))
-        .collect();
-    let input = dir.path().join("cases.json");
-    std::fs::write(&input, serde_json::to_vec(&list).unwrap()).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/replay_f2b_counts.py");
-    let out = Command::new("/usr/bin/python3").arg(script).arg(&input).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let want: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<String> = files.iter().map(|(f, _)| f.display().to_string()).collect();
+    let list: Vec<CountCase> =
+        files.iter().zip(&names).map(|((_, l), f)| CountCase { log: l, filter: f }).collect();
+    let want = fail2ban_regex_counts(&list);
     let mut bad = Vec::new();
-    for ((c, (f, l)), want) in cases.iter().zip(&files).zip(&want) {
+    for ((c, case), want) in cases.iter().zip(&list).zip(&want) {
         assert!(want.get("error").is_none(), "{}: oracle: {want}", c.name);
-        let got = ours(l, f);
+        let got = replay_counts(case, None).unwrap();
         eprintln!("  {}: {got}", c.name);
         if got != *want {
             bad.push(format!("{}:\n  fail2ban-regex {want}\n  regex-lab      {got}", c.name));

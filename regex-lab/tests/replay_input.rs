@@ -4,11 +4,10 @@
 //! The filter counts every tested line (regex 1), lines holding U+FFFD (regex 2) and lines
 //! holding two U+FFFD in a row (regex 3), so each rule shows in the counts.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
-use regex_lab::replay::{self, ReplayArgs};
-use serde_json::Value;
+mod oracle_support;
+use oracle_support::{fail2ban_regex_counts, replay_counts, CountCase};
 
 const FILTER: &str = "[Definition]\n\
 failregex = ^(?P<fid>.*)$\n\
@@ -28,22 +27,6 @@ const LOGS: &[(&str, &[u8])] = &[
     ("empty.log", b""),
 ];
 
-fn ours(log: &Path, filter: &Path) -> Value {
-    let mut args = ReplayArgs::new(vec![log.to_path_buf()], vec![filter.display().to_string()]);
-    args.config_dir = None;
-    args.json = true;
-    let mut out = Vec::new();
-    replay::run(&args, &mut out).unwrap();
-    let v: Value = serde_json::from_slice(&out).unwrap();
-    let f = &v["filters"][0];
-    let hits: Vec<Value> =
-        f["failregex"].as_array().unwrap().iter().map(|r| r["hits"].clone()).collect();
-    serde_json::json!({
-        "lines": f["lines"], "ignored": f["ignored"], "matched": f["matched"],
-        "missed": f["missed"], "prefregex": 0, "failregex": hits, "ignoreregex": [],
-    })
-}
-
 #[test]
 #[cfg_attr(not(host_has = "fail2ban"), ignore = "needs fail2ban-regex (apt-get install fail2ban)")]
 fn reading_rules_equal_fail2ban_regex() {
@@ -58,19 +41,13 @@ fn reading_rules_equal_fail2ban_regex() {
             p
         })
         .collect();
-    let cases: Vec<Value> = logs
-        .iter()
-        .map(|l| serde_json::json!({"log": l, "filter": filter, "config": "/etc/fail2ban"}))
-        .collect();
-    let input = dir.path().join("cases.json");
-    std::fs::write(&input, serde_json::to_vec(&cases).unwrap()).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/replay_f2b_counts.py");
-    let out = Command::new("/usr/bin/python3").arg(script).arg(&input).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let want: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let filter_name = filter.display().to_string();
+    let cases: Vec<CountCase> =
+        logs.iter().map(|l| CountCase { log: l, filter: &filter_name }).collect();
+    let want = fail2ban_regex_counts(&cases);
     let mut bad = Vec::new();
-    for ((log, want), (name, _)) in logs.iter().zip(&want).zip(LOGS) {
-        let got = ours(log, &filter);
+    for ((case, want), (name, _)) in cases.iter().zip(&want).zip(LOGS) {
+        let got = replay_counts(case, None).unwrap();
         if got != *want {
             bad.push(format!("{name}:\n  fail2ban-regex {want}\n  regex-lab      {got}"));
         }
@@ -99,7 +76,8 @@ fn reading_rules_known_values() {
         assert_eq!(*name, ename);
         let p = dir.path().join(name);
         std::fs::write(&p, data).unwrap();
-        let got = ours(&p, &filter);
+        let filter = filter.display().to_string();
+        let got = replay_counts(&CountCase { log: &p, filter: &filter }, None).unwrap();
         assert_eq!(got["lines"], lines, "{name}");
         let got_hits: Vec<u64> =
             got["failregex"].as_array().unwrap().iter().map(|h| h.as_u64().unwrap()).collect();

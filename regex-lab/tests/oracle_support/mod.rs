@@ -60,3 +60,50 @@ pub fn strs(v: &Value) -> Vec<String> {
         .map(|a| a.iter().map(|s| s.as_str().unwrap_or_default().to_string()).collect())
         .unwrap_or_default()
 }
+
+/// One replay to compare: a log and a filter (a name like `sshd[mode=aggressive]`, or a
+/// path to a `.conf`).
+pub struct CountCase<'a> {
+    pub log: &'a Path,
+    pub filter: &'a str,
+}
+
+/// fail2ban-regex's counts (`fail2ban-regex --raw -e UTF-8 -c /etc/fail2ban LOG FILTER`) for
+/// each case, in one Python process (`tests/oracle/replay_f2b_counts.py`): objects with
+/// `lines`, `ignored`, `matched`, `missed`, `prefregex`, `failregex` and `ignoreregex` hit
+/// lists, or `error`.
+pub fn fail2ban_regex_counts(cases: &[CountCase]) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("cases.json");
+    let list: Vec<Value> = cases
+        .iter()
+        .map(|c| serde_json::json!({"log": c.log, "filter": c.filter, "config": "/etc/fail2ban"}))
+        .collect();
+    std::fs::write(&input, serde_json::to_vec(&list).unwrap()).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/replay_f2b_counts.py");
+    let out = Command::new(fail2ban_python()).arg(script).arg(&input).output().unwrap();
+    assert!(out.status.success(), "oracle failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("oracle output is JSON")
+}
+
+/// `regex-lab replay --json` of one case, in the shape [`fail2ban_regex_counts`] gives.
+/// `config_dir`: `None` for the built-in filters (and filter paths).
+pub fn replay_counts(case: &CountCase, config_dir: Option<&str>) -> Result<Value, String> {
+    use regex_lab::replay::{self, ReplayArgs};
+    let mut args = ReplayArgs::new(vec![case.log.to_path_buf()], vec![case.filter.to_string()]);
+    args.config_dir = config_dir.map(Into::into);
+    args.json = true;
+    let mut out = Vec::new();
+    replay::run(&args, &mut out).map_err(|e| e.to_string())?;
+    let v: Value = serde_json::from_slice(&out).map_err(|e| e.to_string())?;
+    let f = &v["filters"][0];
+    let hits = |k: &str| -> Vec<Value> {
+        f[k].as_array().map(|a| a.iter().map(|r| r["hits"].clone()).collect()).unwrap_or_default()
+    };
+    Ok(serde_json::json!({
+        "lines": f["lines"], "ignored": f["ignored"], "matched": f["matched"],
+        "missed": f["missed"],
+        "prefregex": f["prefregex"].get("hits").cloned().unwrap_or(Value::from(0)),
+        "failregex": hits("failregex"), "ignoreregex": hits("ignoreregex"),
+    }))
+}
