@@ -50,19 +50,8 @@ fn kill9_loop_equals_uninterrupted_run() {
     assert!(count_lines(&want) > 170_000);
 
     let args = |out: &std::path::Path, st: &std::path::Path| -> Vec<String> {
-        [
-            "--once",
-            "--start-at",
-            "head",
-            "--journal-dir",
-            &jdir,
-            "--state-dir",
-            st.to_str().unwrap(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([format!("--route={UNIT}={}", out.display())])
-        .collect()
+        let route = format!("{UNIT}={}", out.display());
+        run_args(std::path::Path::new(&jdir), st, &route, &["--once", "--start-at", "head"])
     };
     // An uninterrupted run: the reference, and the time scale for the kills.
     let started = Instant::now();

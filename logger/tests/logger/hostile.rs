@@ -56,20 +56,8 @@ fn one_line_per_entry_nothing_forged() {
     journal_remote(&entries, &jfile);
     let out = d.join("out.log");
     let route = format!("{UNIT}={}", out.display());
-    run_ok(logger(
-        &[
-            "--once",
-            "--start-at",
-            "head",
-            "--journal-file",
-            jfile.to_str().unwrap(),
-            "--state-dir",
-            d.join("st").to_str().unwrap(),
-            "--route",
-            &route,
-        ],
-        "UTC",
-    ));
+    let args = run_args(&jfile, &d.join("st"), &route, &["--once", "--start-at", "head"]);
+    run_ok(logger(&args, "UTC"));
     let got = std::fs::read(&out).unwrap();
     let lines: Vec<&[u8]> = got.strip_suffix(b"\n").unwrap().split(|&b| b == b'\n').collect();
     assert_eq!(lines.len(), entries.len(), "one line per entry");

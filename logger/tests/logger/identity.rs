@@ -147,22 +147,8 @@ fn identical_to_journalctl_in_all_formats() {
         let out = d.join(&format!("{format}-{}.log", tz.replace('/', "_")));
         let state = d.join(&format!("state-{format}-{}", tz.replace('/', "_")));
         let route = format!("{UNIT}={}", out.display());
-        run_ok(logger(
-            &[
-                "--once",
-                "--start-at",
-                "head",
-                "--format",
-                format,
-                "--journal-dir",
-                jdir_s,
-                "--state-dir",
-                state.to_str().unwrap(),
-                "--route",
-                &route,
-            ],
-            tz,
-        ));
+        let extra = ["--once", "--start-at", "head", "--format", format];
+        run_ok(logger(&run_args(&jdir, &state, &route, &extra), tz));
         let want = journalctl(&["-D", jdir_s], format, tz);
         assert!(
             count_lines(&want) > 50_000,

@@ -65,16 +65,7 @@ fn no_state_starts_at_tail_and_corrupt_state_never_backfills() {
     journal_remote(&numbered(0, 20, T0), &jfile);
     let out = d.join("out.log");
     let st = d.join("st");
-    let route = format!("{UNIT}={}", out.display());
-    let once = [
-        "--once",
-        "--journal-dir",
-        jdir.to_str().unwrap(),
-        "--state-dir",
-        st.to_str().unwrap(),
-        "--route",
-        &route,
-    ];
+    let once = run_args(&jdir, &st, &format!("{UNIT}={}", out.display()), &["--once"]);
     // No state: history is not replayed ...
     let o = run_ok(logger(&once, "UTC"));
     assert!(String::from_utf8_lossy(&o.stderr).contains("starting at the tail"));
@@ -98,8 +89,8 @@ fn no_state_starts_at_tail_and_corrupt_state_never_backfills() {
         .path();
     std::fs::write(&state, b"{\"version\": 1, \"trunc").unwrap();
     journal_remote(&numbered(25, 5, T0), &jfile);
-    let mut head = once.to_vec();
-    head.extend(["--start-at", "head"]);
+    let mut head = once.clone();
+    head.extend(["--start-at".into(), "head".into()]);
     let o = run_ok(logger(&head, "UTC"));
     let log = String::from_utf8_lossy(&o.stderr);
     assert!(log.contains("corrupt") && log.contains("kept"), "{log}");
@@ -127,16 +118,7 @@ fn no_state_starts_at_tail_and_corrupt_state_never_backfills() {
 
     // A unit that has no entry yet: the start time is saved, entries after it are forwarded.
     let out2 = d.join("out2.log");
-    let route2 = format!("late.service={}", out2.display());
-    let once2 = [
-        "--once",
-        "--journal-dir",
-        jdir.to_str().unwrap(),
-        "--state-dir",
-        st.to_str().unwrap(),
-        "--route",
-        &route2,
-    ];
+    let once2 = run_args(&jdir, &st, &format!("late.service={}", out2.display()), &["--once"]);
     run_ok(logger(&once2, "UTC"));
     let mut late = Ex::new(T0 + 100_000_000_000_000, 999, Some("late.service")); // far "future"
     late.set("SYSLOG_IDENTIFIER", "late").set("MESSAGE", "first entry of the unit");

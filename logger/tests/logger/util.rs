@@ -182,17 +182,24 @@ impl Layout {
 
     /// `extra`, then `--journal-dir JDIR --state-dir ST --route UNIT=OUT`.
     pub fn args(&self, extra: &[&str]) -> Vec<String> {
-        let mut args: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
-        args.extend([
-            "--journal-dir".into(),
-            self.jdir.display().to_string(),
-            "--state-dir".into(),
-            self.st.display().to_string(),
-            "--route".into(),
-            format!("{UNIT}={}", self.out.display()),
-        ]);
-        args
+        run_args(&self.jdir, &self.st, &format!("{UNIT}={}", self.out.display()), extra)
     }
+}
+
+/// `extra`, then `--journal-dir JOURNAL` (`--journal-file` if it is a file), `--state-dir
+/// STATE` and `--route ROUTE`: the arguments of a test run.
+pub fn run_args(journal: &Path, state: &Path, route: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+    let source = if journal.is_file() { "--journal-file" } else { "--journal-dir" };
+    args.extend([
+        source.into(),
+        journal.display().to_string(),
+        "--state-dir".into(),
+        state.display().to_string(),
+        "--route".into(),
+        route.to_string(),
+    ]);
+    args
 }
 
 /// A following f2b-logger, killed on drop if the test did not stop it.
