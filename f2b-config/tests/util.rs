@@ -96,32 +96,18 @@ impl Stage {
         let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         a.push("--root".into());
         a.push(self.root_arg());
-        let mut cmd = Command::new("unshare");
-        cmd.args([
-            "-m",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            "mount -t tmpfs tmpfs /run && mkdir /run/sshd && exec \"$0\" \"$@\"",
-        ])
-        .arg(bin())
-        .args(&a);
+        let mut cmd =
+            private_mounts("mount -t tmpfs tmpfs /run && mkdir /run/sshd && exec \"$0\" \"$@\"");
+        cmd.arg(bin()).args(&a);
         output(cmd)
     }
 
     /// `fail2ban-client -c STAGE/etc/fail2ban -t` with the staged /var/log in place.
     pub fn fail2ban_test(&self) -> Run {
-        let mut cmd = Command::new("unshare");
-        cmd.args([
-            "-m",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
+        let mut cmd = private_mounts(
             "mount --bind \"$0/var/log\" /var/log && exec fail2ban-client -c \"$0/etc/fail2ban\" -t",
-        ])
-        .arg(self.dir());
+        );
+        cmd.arg(self.dir());
         output(cmd)
     }
 }
@@ -252,4 +238,12 @@ pub const INSTALL: [&str; 3] = ["install", "--backend", "nftables"];
 /// True when namespaces and sshd are available (the real sshd checks run).
 pub fn can_run_sshd() -> bool {
     cfg!(all(host_has = "unshare", host_has = "sshd"))
+}
+
+/// `unshare -m --propagation private sh -c SCRIPT`: the script (its arguments, added by the
+/// caller, are `$0 $@`) runs in a private mount namespace, so its mounts vanish with it.
+fn private_mounts(script: &str) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c", script]);
+    cmd
 }
