@@ -24,10 +24,12 @@
 //!
 //! The text's first byte selects the distinct prefixes that may apply (shared between
 //! rules: seven sshd rules start with `User `); each prefix that matches marks its rules.
-//! Rules without a prefix are always marked. Before the marked rules run their "contains"
-//! checks one by one, a *gate* (one Teddy search for the most selective set of every rule)
-//! rejects them all at once when none of those literals occurs: that is the common case
-//! for a filter that does not fit the log at all (exim's rules all start with `" "`).
+//! Rules without a prefix are always marked. When at least three marked rules have
+//! "contains" checks, a *gate* (one Teddy search for the literals of every rule's first
+//! set) first rejects them all at once if none of those literals occurs: the common case
+//! for a filter that does not fit the log at all (exim's rules all start with `" "`, so
+//! every rule is marked on every syslog line). Then each marked rule runs its checks.
+//! There is no pass of an overlapping Aho-Corasick automaton: it cost ~150 ns per line.
 //!
 //! The superset property is tested on every stock filter against every fail2ban sample
 //! line (`tests/prefilter.rs`): whenever PCRE2 matches, the regex was a candidate.
