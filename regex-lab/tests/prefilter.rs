@@ -164,3 +164,61 @@ fn prefilter_proposes_every_match_of_every_stock_filter() {
     assert!(positives > 1000);
     assert!(pruned * 10 > searched * 8, "the prefilter prunes too little: {pruned}/{searched}");
 }
+
+/// One prefilter over the failregexes of every stock filter at once: hundreds of rules (the
+/// rule bitset spans many words, the gate holds more literals than one Teddy searcher takes)
+/// and every match on every sample line (and the line with its date cut out) is still proposed.
+#[test]
+#[cfg_attr(
+    not(all(host_has = "fail2ban", host_has = "fail2ban_samples")),
+    ignore = "needs fail2ban's stock filters and sample logs (apt-get install fail2ban)"
+)]
+fn one_prefilter_over_all_stock_failregexes_proposes_every_match() {
+    let lines = sample_lines();
+    let source = ConfigSource::Dir(CONFIG.into());
+    let mut seen = BTreeSet::new();
+    let mut filters = Vec::new();
+    for spec in specs() {
+        let Ok(parsed) = FilterSpec::parse(&spec) else { continue };
+        let Ok(def) = config::load_filter(&source, &parsed) else { continue };
+        let Ok(filter) = Filter::new(&def, &FilterOptions::default()) else { continue };
+        if filter.maxlines() == 1 {
+            filters.push(filter);
+        }
+    }
+    let regexes: Vec<&FilterRegex> = filters
+        .iter()
+        .flat_map(|f| f.failregex())
+        .filter(|r| seen.insert(r.expanded().to_string()))
+        .collect();
+    let ps: Vec<Pattern> = regexes
+        .iter()
+        .map(|r| Pattern { text: r.expanded(), multiline: false, caseless: false })
+        .collect();
+    let pf = Prefilter::new(&ps);
+    assert!(pf.len() > 200, "only {} distinct failregexes", pf.len());
+    let mut dates = DateDetector::new(None, Clock::fail2ban_tests()).unwrap();
+    let (mut positives, mut cands) = (0u64, Vec::new());
+    for line in &lines {
+        let mut texts = vec![format!("{line}\n")];
+        if let Some(hit) = dates.detect(line) {
+            texts.push(format!("{}{}\n", &line[..hit.start], &line[hit.end..]));
+        }
+        for t in &texts {
+            pf.candidates(t, &mut cands);
+            for (i, r) in regexes.iter().enumerate() {
+                let proposed = cands.binary_search(&(i as u32)).is_ok();
+                assert_eq!(proposed, pf.may_match(i, t), "regex #{i} on {t:?}");
+                if !proposed && r.regex().is_match(t).unwrap_or(true) {
+                    panic!(
+                        "{} matches {t:?} but was not proposed ({})",
+                        r.expanded(),
+                        pf.describe(i)
+                    );
+                }
+                positives += u64::from(proposed);
+            }
+        }
+    }
+    eprintln!("{} rules, {} lines: {positives} proposals", pf.len(), lines.len());
+}

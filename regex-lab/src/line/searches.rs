@@ -113,6 +113,7 @@ pub struct Searcher {
     /// `content + "\n"` after the prefregex.
     text1: String,
     candidates: Vec<u32>,
+    ign_candidates: Vec<u32>,
     keep_pref_groups: bool,
 }
 
@@ -126,6 +127,7 @@ impl Searcher {
             text0: String::new(),
             text1: String::new(),
             candidates: Vec::new(),
+            ign_candidates: Vec::new(),
             keep_pref_groups: false,
         }
     }
@@ -148,6 +150,7 @@ impl Searcher {
             text0,
             text1,
             candidates,
+            ign_candidates,
             keep_pref_groups,
         } = self;
         let f: &Filter = filter;
@@ -159,7 +162,7 @@ impl Searcher {
         // With many more failregexes than ignoreregexes, ignoreregexes run first.
         if !f.ignoreregex().is_empty()
             && f.ignoreregex().len() + 2 < f.failregex().len()
-            && ignore(f, ign_caps, text0, out)
+            && ignore(f, ign_caps, ign_candidates, text0, out)
         {
             return;
         }
@@ -205,7 +208,7 @@ impl Searcher {
             }
             let from = out.spans.len();
             out.spans.extend(fr.groups().iter().map(|&(g, _)| span32(caps.get(g))));
-            if !f.ignoreregex().is_empty() && ignore(f, ign_caps, text, out) {
+            if !f.ignoreregex().is_empty() && ignore(f, ign_caps, ign_candidates, text, out) {
                 out.spans.truncate(from);
                 continue;
             }
@@ -228,11 +231,16 @@ impl Searcher {
 }
 
 /// fail2ban's `_ignoreLine` for one line: every ignoreregex the prefilter proposes.
-fn ignore(f: &Filter, ign_caps: &mut [Captures], text: &str, out: &mut LineMatches) -> bool {
+fn ignore(
+    f: &Filter,
+    ign_caps: &mut [Captures],
+    candidates: &mut Vec<u32>,
+    text: &str,
+    out: &mut LineMatches,
+) -> bool {
     let mut found = false;
-    let mut candidates = Vec::new();
-    f.ignore_prefilter().candidates(text, &mut candidates);
-    for &j in &candidates {
+    f.ignore_prefilter().candidates(text, candidates);
+    for &j in candidates.iter() {
         let j = j as usize;
         let ir = &f.ignoreregex()[j];
         if search(ir, text, &mut ign_caps[j], RegexKind::Ignoreregex, j, &mut out.aborted) {
