@@ -294,16 +294,30 @@ impl MatchData {
             let data = pcre2_match_data_create_from_pattern_8(code.code, ptr::null_mut());
             let context = pcre2_match_context_create_8(ptr::null_mut());
             assert!(!data.is_null() && !context.is_null(), "PCRE2 match data allocation failed");
-            let mut stack = ptr::null_mut();
-            if code.jit {
-                stack = pcre2_jit_stack_create_8(32 << 10, MAX_JIT_STACK, ptr::null_mut());
-                assert!(!stack.is_null(), "PCRE2 JIT stack allocation failed");
-                pcre2_jit_stack_assign_8(context, None, stack as *mut c_void);
-            }
             let ovector = pcre2_get_ovector_pointer_8(data);
             let groups = pcre2_get_ovector_count_8(data) as usize;
-            MatchData { data, context, stack, ovector, groups }
+            // No JIT stack yet: PCRE2's default (32 KiB on the thread's stack) is enough for
+            // nearly every search, and a dedicated one costs an mmap per buffer (a replay has
+            // a buffer per regex per thread). See `grow_jit_stack`.
+            MatchData { data, context, stack: ptr::null_mut(), ovector, groups }
         }
+    }
+
+    /// Gives JIT searches a stack of up to [`MAX_JIT_STACK`] after one ran out of the
+    /// default; false if it already has it.
+    #[cold]
+    fn grow_jit_stack(&mut self) -> bool {
+        if !self.stack.is_null() {
+            return false;
+        }
+        // SAFETY: a plain allocation, checked for null, owned by `self` (freed in `drop`)
+        // and assigned to `self.context` only.
+        unsafe {
+            self.stack = pcre2_jit_stack_create_8(32 << 10, MAX_JIT_STACK, ptr::null_mut());
+            assert!(!self.stack.is_null(), "PCRE2 JIT stack allocation failed");
+            pcre2_jit_stack_assign_8(self.context, None, self.stack as *mut c_void);
+        }
+        true
     }
 
     #[inline]
@@ -318,13 +332,19 @@ impl MatchData {
         // SAFETY: `ptr..ptr+len` is a valid UTF-8 buffer (a `&str`), `start <= len` (asserted
         // by the callers), the match data and context are this buffer's own (`&mut self`),
         // and `code` is a live pattern, JIT-compiled when `code.jit` says so.
-        let rc = unsafe {
+        let search = |md: &mut MatchData| unsafe {
             if code.jit {
-                pcre2_jit_match_8(code.code, ptr, len, start, 0, self.data, self.context)
+                pcre2_jit_match_8(code.code, ptr, len, start, 0, md.data, md.context)
             } else {
-                pcre2_match_8(code.code, ptr, len, start, 0, self.data, self.context)
+                pcre2_match_8(code.code, ptr, len, start, 0, md.data, md.context)
             }
         };
+        let mut rc = search(self);
+        // Out of JIT stack: nothing was matched yet, so the search is redone from scratch
+        // with the large stack, and gives what it would have given with it from the start.
+        if rc == PCRE2_ERROR_JIT_STACKLIMIT && self.grow_jit_stack() {
+            rc = search(self);
+        }
         match rc {
             PCRE2_ERROR_NOMATCH => Ok(false),
             // 0: the ovector was too small for every group (a buffer made for another
@@ -459,6 +479,23 @@ mod tests {
     fn unicode_classes() {
         let re = Regex::new(r"^\w+$", RegexOptions::default()).unwrap();
         assert!(re.is_match("üñí").unwrap());
+    }
+
+    #[test]
+    fn deep_searches_get_a_larger_jit_stack() {
+        // Each repetition of a group with a capture inside keeps a backtracking frame: a few
+        // thousand overflow PCRE2's default 32 KiB JIT stack, not the 1 MiB one.
+        let re = Regex::new(r"^(?:(a)|b)*c$", RegexOptions::default()).unwrap();
+        let mut caps = re.captures();
+        let subject = format!("{}c", "ab".repeat(3000));
+        assert_eq!(re.search(&subject, &mut caps).map_err(|e| e.message), Ok(true));
+        assert_eq!(caps.get(1), Some((5998, 5999)));
+        // The same buffer keeps its stack for the next searches.
+        assert_eq!(re.search(&subject, &mut caps).map_err(|e| e.message), Ok(true));
+        assert_eq!(re.search("bc", &mut caps).map_err(|e| e.message), Ok(true));
+        // Beyond 1 MiB the search is still an error (counted as no match), not a crash.
+        let huge = format!("{}c", "ab".repeat(400_000));
+        assert!(re.search(&huge, &mut caps).is_err());
     }
 
     #[test]
