@@ -8,6 +8,11 @@
 //! the ignoreregex hits and the line's class (ignored / matched / missed). In multi-line mode a
 //! later match can consume earlier lines; [`LineResult::consumed`] names them, and fail2ban-regex
 //! moves that many lines from missed to matched.
+//!
+//! A replay without `-v` only counts: [`LineProcessor::count_only`] switches to a path that
+//! reads the few groups the counts depend on straight from the recorded spans and keeps a
+//! compact state per MLFID connection, instead of fail dicts, ids and the full cache entries
+//! (exact by construction, and compared with the general path by tests).
 
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -446,10 +451,56 @@ const F_IDS: std::ops::Range<usize> = 5..9;
 /// it, and [`multiline::merge_counted`] is `merge` + `record` reduced to the counts; a test
 /// compares both paths on real logs.
 struct Counting {
-    /// The prefregex's sources (all [`NO`] without a prefregex).
-    pref: [KeySource; 9],
-    fail: Vec<[KeySource; 9]>,
+    /// Per failregex, where each of [`FACT_KEYS`] comes from in the merged dict.
+    fail: Vec<[Source; 9]>,
     conns: MlfidCache<Conn, CoarseTime>,
+}
+
+/// Where a key of the merged dict (prefregex groups under failregex groups) comes from,
+/// simplified once per failregex: most keys are in neither dict, or are one plain group.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    /// In neither dict.
+    Never,
+    /// A failregex group, no `alt_` merge.
+    Fail(u16),
+    /// Not in the failregex's dict; a prefregex group, no `alt_` merge.
+    Pref(u16),
+    /// `alt_` merges: the failregex's value if its dict has the key, else the prefregex's.
+    Merged(KeySource, KeySource),
+}
+
+impl Source {
+    fn new(fail: KeySource, pref: KeySource) -> Source {
+        let plain = |k: KeySource| k.alts[0] == NO;
+        match (fail.direct, pref.direct) {
+            (NO, NO) if plain(fail) && plain(pref) => Source::Never,
+            (NO, g) if plain(fail) && plain(pref) => Source::Pref(g),
+            (g, _) if g != NO && plain(fail) => Source::Fail(g),
+            _ => Source::Merged(fail, pref),
+        }
+    }
+
+    /// The value, and `true` if it is a span of the prefregex's text.
+    #[inline(always)]
+    fn value(self, spans: &[Span], pref_spans: &[Span]) -> (Slot, bool) {
+        let at = |spans: &[Span], g: u16| {
+            spans
+                .get(usize::from(g))
+                .copied()
+                .flatten()
+                .map_or(Slot::None, |(s, e)| Slot::Span(s, e))
+        };
+        match self {
+            Source::Never => (Slot::Absent, false),
+            Source::Fail(g) => (at(spans, g), false),
+            Source::Pref(g) => (at(pref_spans, g), true),
+            Source::Merged(fail, pref) => match fail.value(spans) {
+                Slot::Absent => (pref.value(pref_spans), true),
+                v => (v, false),
+            },
+        }
+    }
 }
 
 /// Where one key's value comes from in a regex's group dict, as `groups_from` sets it: the
@@ -507,7 +558,7 @@ impl KeySource {
     }
 
     /// The key's value, from the spans of the regex's named groups.
-    #[inline]
+    #[inline(always)]
     fn value(self, spans: &[Span]) -> Slot {
         let at = |g: u16| spans.get(usize::from(g)).copied().flatten();
         let mut v = match self.direct {
@@ -584,8 +635,12 @@ impl LineProcessor {
                 Some(p) => KeySource::plan(p)?,
                 None => [KeySource { direct: NO, alts: [NO; 2] }; 9],
             };
-            let fail = f.failregex().iter().map(KeySource::plan).collect::<Option<Vec<_>>>()?;
-            Some(Counting { pref, fail, conns: MlfidCache::new() })
+            let mut fail = Vec::new();
+            for r in f.failregex() {
+                let plan = KeySource::plan(r)?;
+                fail.push(std::array::from_fn(|i| Source::new(plan[i], pref[i])));
+            }
+            Some(Counting { fail, conns: MlfidCache::new() })
         };
         self.core.counting = (yes && f.maxlines() == 1).then(plan).flatten().map(Box::new);
     }
@@ -789,8 +844,11 @@ impl Core {
         if r.prefregex_matched && self.keep_pref_groups {
             r.prefregex_groups = self.last_pref_groups.clone();
         }
-        let nofail = r.regex_hits.iter().any(|h| h.nofail);
-        let failing = r.regex_hits.iter().any(|h| !h.nofail);
+        let (mut nofail, mut failing) = (false, false);
+        for h in &r.regex_hits {
+            nofail |= h.nofail;
+            failing |= !h.nofail;
+        }
         r.class = if line_ignored || nofail {
             LineClass::Ignored
         } else if failing {
@@ -817,8 +875,13 @@ impl Core {
                 self.last_pref_groups = Some(pref_groups(m));
             }
         }
-        self.result.aborted.append(&mut m.aborted);
-        self.result.ignore_hits.append(&mut m.ignore_hits);
+        // Both are nearly always empty; `append` would still reserve and copy.
+        if !m.aborted.is_empty() {
+            self.result.aborted.append(&mut m.aborted);
+        }
+        if !m.ignore_hits.is_empty() {
+            self.result.ignore_hits.append(&mut m.ignore_hits);
+        }
         if let Some(c) = &mut self.counting {
             c.apply(f, m, &mut self.result.regex_hits);
             self.verdict(f, m.line_ignored);
@@ -1063,20 +1126,11 @@ impl Core {
 impl Counting {
     /// The count-only `apply` of a line's failregex hits: per hit, its [`RegexHit`].
     fn apply(&mut self, f: &Filter, m: &LineMatches, out: &mut Vec<RegexHit>) {
-        let Counting { pref, fail, conns } = self;
+        let Counting { fail, conns } = self;
         let mut now = None;
         for hit in &m.hits {
-            let plan = &fail[hit.regex];
-            let spans = &m.spans[hit.from..];
-            // The merged dict's value: the failregex's key when its dict has it (`None`
-            // included, as `dict.update` does), else the prefregex's; `true` if from the
-            // prefregex's text.
-            let get = |i: usize| -> (Slot, bool) {
-                match plan[i].value(spans) {
-                    Slot::Absent => (pref[i].value(&m.pref_spans), true),
-                    v => (v, false),
-                }
-            };
+            let (plan, spans) = (&fail[hit.regex], &m.spans[hit.from..]);
+            let get = |i: usize| plan[i].value(spans, &m.pref_spans);
             let text = |(v, from_pref): (Slot, bool)| match v {
                 Slot::Span(s, e) => {
                     let t = if from_pref { m.pref_text() } else { m.fail_text() };
@@ -1464,7 +1518,7 @@ mod tests {
     /// must give the same class, regex hits (regex, nofail), ignoreregex hits and prefregex
     /// count. Returns how many lines had a failregex hit.
     fn same_counts(f: &Arc<Filter>, lines: &[String]) -> usize {
-        let mut general = LineProcessor::new(Arc::clone(&f), None, Now::Fixed(1e9));
+        let mut general = LineProcessor::new(Arc::clone(f), None, Now::Fixed(1e9));
         general.keep_matches(false);
         let mut fast = LineProcessor::new(Arc::clone(f), None, Now::Fixed(1e9));
         fast.keep_matches(false);

@@ -437,19 +437,26 @@ pub fn merge_counted<T: Copy + Ord + Add<Duration, Output = T>>(
     let nofail = m.nofail || m.gained;
     let user = m.user.filter(|u| !u.is_empty());
     let hash = key_hash(m.mlfid);
-    if let Some(s) = cache.find(m.mlfid, hash) {
+    let slab = &cache.slab;
+    if let Ok(t) = cache.table.find_entry(hash, |&s| slab[s as usize].key == m.mlfid) {
+        let s = *t.get();
         let e = &mut cache.slab[s as usize];
-        if e.expires > now {
+        let alive = e.expires > now;
+        let mut clear = false;
+        if alive {
             let c = &mut e.data;
             c.users.add(user);
-            let clear = (!c.has_id && !m.gained) || c.users.n > 1;
+            clear = (!c.has_id && !m.gained) || c.users.n > 1;
             c.has_id |= m.has_id;
-            if m.forget {
-                cache.remove_slot(s);
-            }
+        }
+        if !alive || m.forget {
+            t.remove();
+            e.seq = 0;
+            cache.free.push(s);
+        }
+        if alive {
             return nofail && !clear;
         }
-        cache.remove_slot(s);
     }
     if !m.forget {
         cache.insert_new(m.mlfid, hash, now, |c| {
