@@ -1,8 +1,8 @@
 //! Criterion benchmarks of each stage a log line goes through in `regex-lab replay`, on the
 //! seeded sshd corpus (`f2b_benches::SshdCorpus`, 10,000 lines) with `sshd[mode=aggressive]`
 //! from /etc/fail2ban: date detection, prefregex, prefilter, failregex confirm (candidates
-//! only, and fail2ban's way: every failregex), and the whole line on one thread (dates,
-//! searches, then the state: fail dicts, MLFID merges, failure ids, verdict).
+//! only, and fail2ban's way: every failregex), the whole line on one thread (dates,
+//! searches, then the state: MLFID merges, failure ids, verdict), and the state alone.
 //!
 //! Throughput is reported in lines (elements) per second. Run: `cargo bench -p f2b-benches`.
 
@@ -13,7 +13,7 @@ use f2b_benches::SshdCorpus;
 use regex_lab::config::{self, ConfigSource, FilterSpec};
 use regex_lab::date::{Clock, DateDetector};
 use regex_lab::filter::{Filter, FilterOptions};
-use regex_lab::line::{LineProcessor, Now};
+use regex_lab::line::{LineMatches, LineProcessor, Now, Searcher};
 use regex_lab::prefilter::{Pattern, Prefilter};
 
 const LINES: usize = 10_000;
@@ -132,12 +132,44 @@ fn stages(c: &mut Criterion) {
         let mut p = LineProcessor::new(Arc::clone(f), Some(dates), Now::Fixed(clock().now));
         // As replay runs it: failures do not carry their lines.
         p.keep_matches(false);
+        p.count_only(true);
         b.iter(|| {
             for l in &inp.lines {
                 black_box(p.process(l).class);
             }
         })
     });
+    // The serial part of a replay alone: the sequencer's state work per line (MLFID merges,
+    // ids, verdict), from dates and searches made beforehand, count-only as `replay` runs
+    // it and through the general path (`-v`, explain, verify).
+    let pre: Vec<_> = {
+        let mut d = DateDetector::new(None, clock()).unwrap();
+        let mut s = Searcher::new(Arc::clone(f));
+        inp.lines
+            .iter()
+            .map(|l| {
+                let h = d.detect(l);
+                let (a, e) = h.as_ref().map_or((0, 0), |h| (h.start, h.end));
+                let mut m = LineMatches::default();
+                s.run(&l[..a], &l[e..], &mut m);
+                (h, m)
+            })
+            .collect()
+    };
+    for (name, count_only) in [("state", true), ("state-general", false)] {
+        g.bench_function(name, |b| {
+            let mut p = LineProcessor::new(Arc::clone(f), None, Now::Fixed(clock().now));
+            p.keep_matches(false);
+            p.count_only(count_only);
+            // Applying moves the (rare) ignoreregex hits out of the matches; sshd has none.
+            let mut work = pre.clone();
+            b.iter(|| {
+                for (l, (h, m)) in inp.lines.iter().zip(work.iter_mut()) {
+                    black_box(p.process_found(l, h.clone(), Some(m)).class);
+                }
+            })
+        });
+    }
     g.finish();
 }
 

@@ -8,6 +8,11 @@
 //! the ignoreregex hits and the line's class (ignored / matched / missed). In multi-line mode a
 //! later match can consume earlier lines; [`LineResult::consumed`] names them, and fail2ban-regex
 //! moves that many lines from missed to matched.
+//!
+//! A replay without `-v` only counts: [`LineProcessor::count_only`] switches to a path that
+//! reads the few groups the counts depend on straight from the recorded spans and keeps a
+//! compact state per MLFID connection, instead of fail dicts, ids and the full cache entries
+//! (exact by construction, and compared with the general path by tests).
 
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -17,9 +22,10 @@ use std::time::Instant;
 use crate::date::{DateDetector, DateHit};
 use crate::engine::Captures;
 use crate::filter::{key, Filter, FilterRegex, NameId, Names, RegexKind};
-use crate::multiline::{self, Cached, LineSplit, MlfidCache};
+use crate::multiline::{self, Cached, CoarseTime, Conn, LineSplit, MatchFacts, MlfidCache};
 
 mod searches;
+use searches::Span;
 pub use searches::{LineMatches, Searcher};
 
 /// A line as fail2ban buffers it: `(text before the date, date text, text after the date)`.
@@ -265,6 +271,15 @@ impl Failure {
     }
 }
 
+/// One entry `findFailure` returned, as fail2ban-regex counts it: which failregex, and whether
+/// it had `nofail` (the line is then ignored). Filled in every mode, one per [`Failure`]
+/// when those are built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegexHit {
+    pub regex: usize,
+    pub nofail: bool,
+}
+
 /// fail2ban-regex's verdict for one line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LineClass {
@@ -288,7 +303,11 @@ pub struct Aborted {
 pub struct LineResult {
     /// The line's number in the run (1-based, counting processed lines only).
     pub serial: u64,
+    /// Every entry with its id and fail dict; empty when the processor only counts
+    /// ([`LineProcessor::count_only`]).
     pub failures: Vec<Failure>,
+    /// Every entry as counted (always filled).
+    pub regex_hits: Vec<RegexHit>,
     pub class: LineClass,
     /// fail2ban-regex's "Prefregex: N total" increment for this line.
     pub prefregex_matched: bool,
@@ -313,6 +332,7 @@ impl LineResult {
         LineResult {
             serial: 0,
             failures: Vec::new(),
+            regex_hits: Vec::new(),
             class: LineClass::Missed,
             prefregex_matched: false,
             prefregex_groups: None,
@@ -327,6 +347,7 @@ impl LineResult {
     fn reset(&mut self, serial: u64) {
         self.serial = serial;
         self.failures.clear();
+        self.regex_hits.clear();
         self.class = LineClass::Missed;
         self.prefregex_matched = false;
         self.prefregex_groups = None;
@@ -400,6 +421,162 @@ struct Core {
     last_pref_groups: Option<FailData>,
     serial: u64,
     result: LineResult,
+    /// The count-only path's state ([`LineProcessor::count_only`]), when on and exact for
+    /// this filter.
+    counting: Option<Box<Counting>>,
+}
+
+/// Keys of a match's dict that decide what fail2ban-regex counts.
+const FACT_KEYS: [NameId; 9] = [
+    key::MLFID,
+    key::NOFAIL,
+    key::MLFGAINED,
+    key::MLFFORGET,
+    key::USER,
+    key::FID,
+    key::IP4,
+    key::IP6,
+    key::DNS,
+];
+const F_MLFID: usize = 0;
+const F_NOFAIL: usize = 1;
+const F_GAINED: usize = 2;
+const F_FORGET: usize = 3;
+const F_USER: usize = 4;
+const F_IDS: std::ops::Range<usize> = 5..9;
+
+/// The count-only path: for each match, the few values of [`FACT_KEYS`] are read straight
+/// from the recorded spans (no fail dict is built) and the MLFID cache keeps a [`Conn`] per
+/// connection. Exact by construction: [`KeySource`] reads a key as `groups_from` would set
+/// it, and [`multiline::merge_counted`] is `merge` + `record` reduced to the counts; a test
+/// compares both paths on real logs.
+struct Counting {
+    /// Per failregex, where each of [`FACT_KEYS`] comes from in the merged dict.
+    fail: Vec<[Source; 9]>,
+    conns: MlfidCache<Conn, CoarseTime>,
+}
+
+/// Where a key of the merged dict (prefregex groups under failregex groups) comes from,
+/// simplified once per failregex: most keys are in neither dict, or are one plain group.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    /// In neither dict.
+    Never,
+    /// A failregex group, no `alt_` merge.
+    Fail(u16),
+    /// Not in the failregex's dict; a prefregex group, no `alt_` merge.
+    Pref(u16),
+    /// `alt_` merges: the failregex's value if its dict has the key, else the prefregex's.
+    Merged(KeySource, KeySource),
+}
+
+impl Source {
+    fn new(fail: KeySource, pref: KeySource) -> Source {
+        let plain = |k: KeySource| k.alts[0] == NO;
+        match (fail.direct, pref.direct) {
+            (NO, NO) if plain(fail) && plain(pref) => Source::Never,
+            (NO, g) if plain(fail) && plain(pref) => Source::Pref(g),
+            (g, _) if g != NO && plain(fail) => Source::Fail(g),
+            _ => Source::Merged(fail, pref),
+        }
+    }
+
+    /// The value, and `true` if it is a span of the prefregex's text.
+    #[inline(always)]
+    fn value(self, spans: &[Span], pref_spans: &[Span]) -> (Slot, bool) {
+        let at = |spans: &[Span], g: u16| {
+            spans
+                .get(usize::from(g))
+                .copied()
+                .flatten()
+                .map_or(Slot::None, |(s, e)| Slot::Span(s, e))
+        };
+        match self {
+            Source::Never => (Slot::Absent, false),
+            Source::Fail(g) => (at(spans, g), false),
+            Source::Pref(g) => (at(pref_spans, g), true),
+            Source::Merged(fail, pref) => match fail.value(spans) {
+                Slot::Absent => (pref.value(pref_spans), true),
+                v => (v, false),
+            },
+        }
+    }
+}
+
+/// Where one key's value comes from in a regex's group dict, as `groups_from` sets it: the
+/// first named group with that key (positions in `FilterRegex::groups`, [`NO`] for none),
+/// then each `alt_` source in order, taken when it is truthy and the value so far is not.
+#[derive(Clone, Copy, Debug)]
+struct KeySource {
+    direct: u16,
+    alts: [u16; 2],
+}
+
+const NO: u16 = u16::MAX;
+
+/// A key's value in one dict: missing, `None`, or a span of the dict's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Absent,
+    None,
+    Span(u32, u32),
+}
+
+impl Slot {
+    fn truthy(self) -> bool {
+        matches!(self, Slot::Span(s, e) if s < e)
+    }
+}
+
+impl KeySource {
+    /// The sources of [`FACT_KEYS`] in `r`'s dict; `None` when the dict cannot be read that
+    /// way: `tuple_` merges, an `alt_` target that is also an `alt_` source (a chain), more
+    /// than two `alt_` sources for one key, or a group that would put `users`/`mlfpending`
+    /// in the match's dict (the merge reads those from the cached dict only).
+    fn plan(r: &FilterRegex) -> Option<[KeySource; 9]> {
+        if !r.tuple().is_empty() || r.groups().len() >= usize::from(NO) {
+            return None;
+        }
+        let alt = r.alt();
+        let chained = alt.iter().any(|(_, n)| alt.iter().any(|(k, _)| k == n));
+        let keys = r.groups().iter().map(|&(_, n)| n).chain(alt.iter().map(|&(_, n)| n));
+        if chained || keys.into_iter().any(|n| n == key::USERS || n == key::MLFPENDING) {
+            return None;
+        }
+        let pos = |id: NameId| r.groups().iter().position(|&(_, n)| n == id).map(|p| p as u16);
+        let mut plan = [KeySource { direct: NO, alts: [NO; 2] }; 9];
+        for (src, &k) in plan.iter_mut().zip(FACT_KEYS.iter()) {
+            src.direct = pos(k).unwrap_or(NO);
+            let alts: Vec<u16> =
+                alt.iter().filter(|&&(_, n)| n == k).filter_map(|&(a, _)| pos(a)).collect();
+            if alts.len() > src.alts.len() {
+                return None;
+            }
+            src.alts[..alts.len()].copy_from_slice(&alts);
+        }
+        Some(plan)
+    }
+
+    /// The key's value, from the spans of the regex's named groups.
+    #[inline(always)]
+    fn value(self, spans: &[Span]) -> Slot {
+        let at = |g: u16| spans.get(usize::from(g)).copied().flatten();
+        let mut v = match self.direct {
+            NO => Slot::Absent,
+            g => at(g).map_or(Slot::None, |(s, e)| Slot::Span(s, e)),
+        };
+        for a in self.alts {
+            if a == NO {
+                break;
+            }
+            if let Some((s, e)) = at(a).filter(|&(s, e)| s < e) {
+                if !v.truthy() {
+                    v = Slot::Span(s, e);
+                }
+            }
+        }
+        v
+    }
 }
 
 /// The current line, split as fail2ban's tuple.
@@ -440,8 +617,37 @@ impl LineProcessor {
                 last_pref_groups: None,
                 serial: 0,
                 result: LineResult::empty(),
+                counting: None,
             },
         }
+    }
+
+    /// Only count (fail2ban-regex without `-v`): [`LineResult::failures`] stays empty and
+    /// [`LineResult::regex_hits`], the class and every other count are computed without
+    /// building fail dicts or ids. Same counts as the general path, by construction (see
+    /// `Counting`); for a filter where that construction does not apply (multi-line, `tuple_`
+    /// groups...), the general path runs and failures are built anyway. Set it before the
+    /// first line: the two paths keep different MLFID state.
+    pub fn count_only(&mut self, yes: bool) {
+        let f = &self.filter;
+        let plan = || -> Option<Counting> {
+            let pref = match f.prefregex() {
+                Some(p) => KeySource::plan(p)?,
+                None => [KeySource { direct: NO, alts: [NO; 2] }; 9],
+            };
+            let mut fail = Vec::new();
+            for r in f.failregex() {
+                let plan = KeySource::plan(r)?;
+                fail.push(std::array::from_fn(|i| Source::new(plan[i], pref[i])));
+            }
+            Some(Counting { fail, conns: MlfidCache::new() })
+        };
+        self.core.counting = (yes && f.maxlines() == 1).then(plan).flatten().map(Box::new);
+    }
+
+    /// Whether the count-only path runs (asked for, and exact for this filter).
+    pub fn is_count_only(&self) -> bool {
+        self.core.counting.is_some()
     }
 
     /// Also return the prefregex's groups with each line ([`LineResult::prefregex_groups`]),
@@ -638,8 +844,11 @@ impl Core {
         if r.prefregex_matched && self.keep_pref_groups {
             r.prefregex_groups = self.last_pref_groups.clone();
         }
-        let nofail = r.failures.iter().any(Failure::is_nofail);
-        let failing = r.failures.iter().any(|x| !x.is_nofail());
+        let (mut nofail, mut failing) = (false, false);
+        for h in &r.regex_hits {
+            nofail |= h.nofail;
+            failing |= !h.nofail;
+        }
         r.class = if line_ignored || nofail {
             LineClass::Ignored
         } else if failing {
@@ -666,8 +875,18 @@ impl Core {
                 self.last_pref_groups = Some(pref_groups(m));
             }
         }
-        self.result.aborted.append(&mut m.aborted);
-        self.result.ignore_hits.append(&mut m.ignore_hits);
+        // Both are nearly always empty; `append` would still reserve and copy.
+        if !m.aborted.is_empty() {
+            self.result.aborted.append(&mut m.aborted);
+        }
+        if !m.ignore_hits.is_empty() {
+            self.result.ignore_hits.append(&mut m.ignore_hits);
+        }
+        if let Some(c) = &mut self.counting {
+            c.apply(f, m, &mut self.result.regex_hits);
+            self.verdict(f, m.line_ignored);
+            return;
+        }
         let mut cur_arc: Option<Arc<TupleLine>> = None;
         // Built on the first hit only: most lines match no failregex.
         let mut pre: Option<FailData> = None;
@@ -735,11 +954,7 @@ impl Core {
         let id = match select_id(&mut fail, mlfid.is_some()) {
             Ok(id) => id,
             Err(()) => {
-                tracing::error!(
-                    "no failure id found by failregex {} ({}): the match is dropped",
-                    i + 1,
-                    f.failregex()[i].source()
-                );
+                no_id(f, i);
                 return;
             }
         };
@@ -749,7 +964,9 @@ impl Core {
         if let (Some(m), Cached::Yes) = (&mlfid, cached) {
             self.cache.set(m, fail.clone(), now);
         }
-        self.result.failures.push(Failure { regex: i, id, time: date, data: fail });
+        let failure = Failure { regex: i, id, time: date, data: fail };
+        self.result.regex_hits.push(RegexHit { regex: i, nofail: failure.is_nofail() });
+        self.result.failures.push(failure);
     }
 
     /// Ignore pre-check, prefregex, then every failregex (fail2ban's `findFailure` body).
@@ -904,6 +1121,55 @@ impl Core {
         }
         found
     }
+}
+
+impl Counting {
+    /// The count-only `apply` of a line's failregex hits: per hit, its [`RegexHit`].
+    fn apply(&mut self, f: &Filter, m: &LineMatches, out: &mut Vec<RegexHit>) {
+        let Counting { fail, conns } = self;
+        let mut now = None;
+        for hit in &m.hits {
+            let (plan, spans) = (&fail[hit.regex], &m.spans[hit.from..]);
+            let get = |i: usize| plan[i].value(spans, &m.pref_spans);
+            let text = |(v, from_pref): (Slot, bool)| match v {
+                Slot::Span(s, e) => {
+                    let t = if from_pref { m.pref_text() } else { m.fail_text() };
+                    Some(&t[s as usize..e as usize])
+                }
+                _ => None,
+            };
+            let has_id = F_IDS.into_iter().any(|i| matches!(get(i).0, Slot::Span(..)));
+            let nofail = match text(get(F_MLFID)) {
+                Some(mlfid) => {
+                    let facts = MatchFacts {
+                        mlfid,
+                        nofail: get(F_NOFAIL).0.truthy(),
+                        gained: get(F_GAINED).0.truthy(),
+                        forget: get(F_FORGET).0.truthy(),
+                        user: text(get(F_USER)),
+                        has_id,
+                    };
+                    let now = *now.get_or_insert_with(CoarseTime::now);
+                    multiline::merge_counted(conns, &facts, now)
+                }
+                None if !has_id => {
+                    no_id(f, hit.regex);
+                    continue;
+                }
+                None => get(F_NOFAIL).0.truthy(),
+            };
+            out.push(RegexHit { regex: hit.regex, nofail });
+        }
+    }
+}
+
+/// fail2ban's "No group found" for a match without any id: logged, the match dropped.
+fn no_id(f: &Filter, i: usize) {
+    tracing::error!(
+        "no failure id found by failregex {} ({}): the match is dropped",
+        i + 1,
+        f.failregex()[i].source()
+    );
 }
 
 /// `re.search`; an aborted search counts as no match and is recorded.
@@ -1246,6 +1512,116 @@ mod tests {
         is_send::<LineProcessor>();
         is_send::<LineResult>();
         is_send::<Arc<Filter>>();
+    }
+
+    /// Runs the general path and the count-only path side by side over `lines`; every line
+    /// must give the same class, regex hits (regex, nofail), ignoreregex hits and prefregex
+    /// count. Returns how many lines had a failregex hit.
+    fn same_counts(f: &Arc<Filter>, lines: &[String]) -> usize {
+        let mut general = LineProcessor::new(Arc::clone(f), None, Now::Fixed(1e9));
+        general.keep_matches(false);
+        let mut fast = LineProcessor::new(Arc::clone(f), None, Now::Fixed(1e9));
+        fast.keep_matches(false);
+        fast.count_only(true);
+        assert!(fast.core.counting.is_some(), "the count-only path must run");
+        let mut hit_lines = 0;
+        for (n, l) in lines.iter().enumerate() {
+            let a = general.process(l).clone();
+            let b = fast.process(l);
+            assert!(b.failures.is_empty());
+            let summary: Vec<RegexHit> = a
+                .failures
+                .iter()
+                .map(|x| RegexHit { regex: x.regex, nofail: x.is_nofail() })
+                .collect();
+            assert_eq!(summary, a.regex_hits, "line {n}: {l}");
+            assert_eq!(
+                (a.class, &a.regex_hits, &a.ignore_hits, a.prefregex_matched),
+                (b.class, &b.regex_hits, &b.ignore_hits, b.prefregex_matched),
+                "line {n}: {l}"
+            );
+            hit_lines += usize::from(!a.regex_hits.is_empty());
+        }
+        hit_lines
+    }
+
+    /// A tiny deterministic generator (SplitMix64) for the random connection traffic.
+    fn rng(seed: &mut u64) -> u64 {
+        *seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Random MLFID traffic: few connections (long-lived entries, several users, pending
+    /// failures gaining a host) and many (FIFO eviction past 100 entries), every flag of the
+    /// merge, `alt_` users, `fid` ids, empty groups, and matches without any id.
+    #[test]
+    fn count_only_path_counts_like_the_general_path() {
+        let fails = [
+            format!("^(?P<nofail>Connection from) {IP}"),
+            r"^Failed password for (?P<user>\S*)".to_string(),
+            format!(r"^Failed key for (?P<user>\S*) from {IP}"),
+            r"^(?P<nofail>(?P<mlfforget>Connection closed))".to_string(),
+            r"^(?P<mlfforget>(?P<mlfgained>Accepted)) for (?P<user>\S+)".to_string(),
+            r"^pam: ruser=(?P<alt_user>\S*) user=(?P<user>\S*)".to_string(),
+            r"^token (?P<fid>\w*)".to_string(),
+            r"^(?P<mlfforget>reset)".to_string(),
+            r"^(?P<nofail>(?P<mlfgained>x?))gain for (?P<user>\S+)".to_string(),
+            r"^Failed .*".to_string(),
+        ];
+        let fails: Vec<&str> = fails.iter().map(String::as_str).collect();
+        let msgs = [
+            "Connection from 1.2.3.4",
+            "Connection from 5.6.7.8",
+            "Failed password for root",
+            "Failed password for bob",
+            "Failed password for ",
+            "Failed key for alice from 9.9.9.9",
+            "Connection closed",
+            "Accepted for root",
+            "pam: ruser=carol user=",
+            "pam: ruser= user=dave",
+            "token abc",
+            "token ",
+            "reset",
+            "gain for eve",
+            "xgain for eve",
+            "nothing to see",
+        ];
+        for conns in [3u64, 40, 400] {
+            let mut seed = conns;
+            let lines: Vec<String> = (0..6000)
+                .map(|_| {
+                    let c = rng(&mut seed) % conns;
+                    let m = msgs[(rng(&mut seed) % msgs.len() as u64) as usize];
+                    format!("c{c}: {m}")
+                })
+                .collect();
+            let p = processor(Some(r"^(?P<mlfid>c\d+): (?P<content>.+)$"), &fails, &[], 1);
+            let hits = same_counts(p.filter(), &lines);
+            assert!(hits > 4000, "{hits}");
+            // Without an mlfid: matches without an id are dropped, the others count as is.
+            let pref = r"^(?:(?P<fid>c[0-2])|c\d+): (?P<content>.+)$";
+            let p = processor(Some(pref), &fails, &["^reset"], 1);
+            same_counts(p.filter(), &lines);
+        }
+    }
+
+    #[test]
+    fn count_only_falls_back_where_it_cannot_be_exact() {
+        for fail in [r"^(?P<tuple_a>x)(?P<tuple_b>y)", r"^(?P<users>u)", r"^(?P<mlfpending>p)"] {
+            let mut p = processor(None, &[&format!("{fail} {IP}")], &[], 1);
+            p.count_only(true);
+            assert!(p.core.counting.is_none(), "{fail}");
+        }
+        let mut p = processor(None, &[&format!("^a {IP}")], &[], 2);
+        p.count_only(true);
+        assert!(p.core.counting.is_none(), "multi-line");
+        let mut p = processor(None, &[&format!("^a {IP}")], &[], 1);
+        p.count_only(true);
+        assert!(p.core.counting.is_some());
     }
 
     #[test]

@@ -8,8 +8,10 @@
 //! and "Accepted" forgives. Both are reproduced here, quirks included, because they decide
 //! fail2ban-regex's line counts.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
+
+use hashbrown::HashTable;
+use std::ops::Add;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,100 +27,217 @@ pub const MLFID_MAX_TIME: Duration = Duration::from_secs(300);
 ///
 /// When full, storing a new key drops the oldest entries: every expired one at the front and
 /// then one live one. Re-storing a key keeps its position and its expiry.
-#[derive(Debug, Default)]
-pub struct MlfidCache {
-    map: HashMap<Box<str>, Slot, BuildHasherDefault<Fnv1a>>,
-    /// Insertion order; entries whose `seq` no longer matches the map are stale.
-    order: VecDeque<(u64, Box<str>)>,
+///
+/// `V` is what is kept per connection: the whole fail dict ([`merge`]), or for a count-only
+/// replay just the few facts that decide later counts ([`Conn`], [`merge_counted`]). `T` is
+/// the clock's time type ([`Instant`], or the coarse clock of the count-only path).
+pub struct MlfidCache<V = FailData, T = Instant> {
+    /// Slab indices of the live entries, by key hash ([`key_hash`]).
+    table: HashTable<u32>,
+    /// The entries; a free slot keeps its key's allocation (and for a [`Conn`] its user's)
+    /// for the next connection, so a warm cache allocates nothing. At most
+    /// `MLFID_MAX_COUNT + 1` slots: eviction runs before an insert.
+    slab: Vec<Entry<V, T>>,
+    free: Vec<u32>,
+    /// Insertion order as (seq, slot); items whose seq is no longer the slot's are stale.
+    order: VecDeque<(u64, u32)>,
     seq: u64,
 }
 
-#[derive(Debug)]
-struct Slot {
-    data: FailData,
-    expires: Instant,
-    seq: u64,
-}
-
-/// FNV-1a: the keys are short connection prefixes from the log, looked up once per match;
-/// SipHash's flooding resistance buys nothing against a 100-entry cache.
-#[derive(Default)]
-struct Fnv1a(u64);
-
-impl Hasher for Fnv1a {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+impl<V, T> Default for MlfidCache<V, T> {
+    fn default() -> Self {
+        MlfidCache {
+            table: HashTable::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            order: VecDeque::new(),
+            seq: 0,
         }
-        self.0 = h;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 
-impl MlfidCache {
-    pub fn new() -> MlfidCache {
+impl<V, T> std::fmt::Debug for MlfidCache<V, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MlfidCache").field("len", &self.table.len()).finish()
+    }
+}
+
+struct Entry<V, T> {
+    hash: u64,
+    key: String,
+    data: V,
+    expires: T,
+    /// 0 while the slot is free.
+    seq: u64,
+}
+
+const WORD_MUL: u64 = 0xf135_7aea_2e62_a9c5;
+
+/// A word-at-a-time multiplicative hash (FxHash's step, with a final mix so the low bits the
+/// table indexes by depend on every byte): the keys are short connection prefixes from the
+/// log, hashed once per match; SipHash's flooding resistance buys nothing against a
+/// 100-entry cache, and byte-serial hashes (FNV) cost most of a lookup.
+fn key_hash(k: &str) -> u64 {
+    let b = k.as_bytes();
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    let step = |h: u64, w: u64| (h.rotate_left(26) ^ w).wrapping_mul(WORD_MUL);
+    let mut h = b.len() as u64;
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        h = step(h, word(i));
+        i += 8;
+    }
+    if i < b.len() {
+        // The last 8 bytes (overlapping the previous word), or the short key zero-extended.
+        let tail = if b.len() >= 8 {
+            word(b.len() - 8)
+        } else {
+            b.iter().rev().fold(0u64, |w, &x| (w << 8) | u64::from(x))
+        };
+        h = step(h, tail);
+    }
+    (h ^ (h >> 32)).wrapping_mul(WORD_MUL) ^ (h >> 29)
+}
+
+impl<V: Default, T: Copy + Ord + Add<Duration, Output = T>> MlfidCache<V, T> {
+    pub fn new() -> MlfidCache<V, T> {
         MlfidCache::default()
     }
 
     /// Number of live (not yet evicted) entries.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.table.is_empty()
+    }
+
+    fn find(&self, k: &str, hash: u64) -> Option<u32> {
+        let slab = &self.slab;
+        self.table.find(hash, |&s| slab[s as usize].key == k).copied()
     }
 
     /// Takes the cached dict out for merging, leaving its slot (position, expiry) in place.
     /// An expired entry is removed and `None` returned.
-    pub fn take(&mut self, k: &str, now: Instant) -> Option<FailData> {
-        let slot = self.map.get_mut(k)?;
-        if slot.expires > now {
-            return Some(std::mem::take(&mut slot.data));
+    pub fn take(&mut self, k: &str, now: T) -> Option<V> {
+        let s = self.find(k, key_hash(k))?;
+        let e = &mut self.slab[s as usize];
+        if e.expires > now {
+            return Some(std::mem::take(&mut e.data));
         }
-        self.unset(k);
+        self.remove_slot(s);
         None
     }
 
     /// Stores `data` under `k`: in place if the slot exists, else as a new newest entry.
-    pub fn set(&mut self, k: &str, data: FailData, now: Instant) {
-        if let Some(slot) = self.map.get_mut(k) {
-            slot.data = data;
-            return;
+    pub fn set(&mut self, k: &str, data: V, now: T) {
+        let hash = key_hash(k);
+        match self.find(k, hash) {
+            Some(s) => self.slab[s as usize].data = data,
+            None => self.insert_new(k, hash, now, |v| *v = data),
         }
-        if self.map.len() >= MLFID_MAX_COUNT {
+    }
+
+    /// [`MlfidCache::set`] for a key known not to be stored; `init` sets the data in place
+    /// (over a free slot's old value, whose allocations it may reuse).
+    fn insert_new(&mut self, k: &str, hash: u64, now: T, init: impl FnOnce(&mut V)) {
+        if self.table.len() >= MLFID_MAX_COUNT {
             self.evict(now);
         }
         self.seq += 1;
-        self.map.insert(k.into(), Slot { data, expires: now + MLFID_MAX_TIME, seq: self.seq });
-        self.order.push_back((self.seq, k.into()));
-        if self.order.len() > 4 * self.map.len() + 64 {
-            let map = &self.map;
-            self.order.retain(|(seq, k)| map.get(k).is_some_and(|s| s.seq == *seq));
+        let s = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slab.push(Entry {
+                    hash: 0,
+                    key: String::new(),
+                    data: V::default(),
+                    expires: now,
+                    seq: 0,
+                });
+                (self.slab.len() - 1) as u32
+            }
+        };
+        let e = &mut self.slab[s as usize];
+        e.hash = hash;
+        e.key.clear();
+        e.key.push_str(k);
+        init(&mut e.data);
+        e.expires = now + MLFID_MAX_TIME;
+        e.seq = self.seq;
+        let slab = &self.slab;
+        self.table.insert_unique(hash, s, |&x| slab[x as usize].hash);
+        self.order.push_back((self.seq, s));
+        if self.order.len() > 4 * self.table.len() + 64 {
+            let slab = &self.slab;
+            self.order.retain(|&(seq, s)| slab[s as usize].seq == seq);
         }
     }
 
     /// Removes `k` (a forgotten connection).
     pub fn unset(&mut self, k: &str) {
-        self.map.remove(k);
+        if let Some(s) = self.find(k, key_hash(k)) {
+            self.remove_slot(s);
+        }
     }
 
-    fn evict(&mut self, now: Instant) {
-        while let Some((seq, k)) = self.order.pop_front() {
-            let Some(slot) = self.map.get(&k) else { continue };
-            if slot.seq != seq {
+    fn remove_slot(&mut self, s: u32) {
+        let e = &mut self.slab[s as usize];
+        if let Ok(t) = self.table.find_entry(e.hash, |&x| x == s) {
+            t.remove();
+        }
+        e.seq = 0;
+        self.free.push(s);
+    }
+
+    fn evict(&mut self, now: T) {
+        while let Some((seq, s)) = self.order.pop_front() {
+            let e = &self.slab[s as usize];
+            if e.seq != seq {
                 continue;
             }
-            let alive = slot.expires > now;
-            self.map.remove(&k);
-            if alive && self.map.len() < MLFID_MAX_COUNT {
+            let alive = e.expires > now;
+            self.remove_slot(s);
+            if alive && self.table.len() < MLFID_MAX_COUNT {
                 break;
             }
         }
+    }
+}
+
+/// A reading of `CLOCK_MONOTONIC_COARSE`, the count-only path's clock for MLFID expiry.
+///
+/// The TTL is wall-clock time since an entry was stored, so which entries expire depends on
+/// how fast the log is processed, never on the log: no two runs are guaranteed to agree on an
+/// expiry within a few milliseconds of 300 s. The coarse clock is such a run: it lags the
+/// precise one by at most one kernel tick (1-10 ms), whatever the input does (a stalled pipe
+/// included), and costs a few nanoseconds instead of the ~40 of [`Instant::now`] here, which
+/// would be most of the count-only path's budget per line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CoarseTime(Duration);
+
+impl CoarseTime {
+    pub fn now() -> CoarseTime {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `ts` is a valid, writable timespec; the call only writes it. The coarse
+        // monotonic clock exists on every Linux since 2.6.32.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+        if rc != 0 {
+            // Not reachable on Linux; fall back to the precise clock's view of the same epoch.
+            let ts = Instant::now();
+            return CoarseTime(ts.duration_since(*COARSE_FALLBACK_EPOCH.get_or_init(|| ts)));
+        }
+        CoarseTime(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+    }
+}
+
+static COARSE_FALLBACK_EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+impl Add<Duration> for CoarseTime {
+    type Output = CoarseTime;
+    fn add(self, d: Duration) -> CoarseTime {
+        CoarseTime(self.0 + d)
     }
 }
 
@@ -235,6 +354,117 @@ fn update_users(fail: &mut FailData, user: Option<&Value>) {
         }
         _ => fail.set(key::USERS, Value::Set([u.clone()].into_iter().collect())),
     }
+}
+
+/// What a count-only replay keeps per MLFID connection instead of its fail dict.
+///
+/// [`merge`] reads three things of a cached dict that change what fail2ban-regex counts:
+/// whether `mlfpending` is true, the size of `users`, and (through the merged dict's id
+/// groups) whether the connection has an id. The cached `nofail`/`mlfgained` are popped before
+/// the match's values go in, so they only decide which lines go into `matches`, which no count
+/// shows. And `mlfpending` is stored exactly when the merged dict had no id (the merge pops
+/// it, id selection sets it again when the id is `None`), so "pending" is "no id yet".
+#[derive(Debug, Default)]
+pub struct Conn {
+    /// One of `ip4`, `ip6`, `dns`, `fid` was not `None` in the merged dict; a value that is
+    /// not `None` is never replaced by `None` (`update_not_none`), so this only turns on.
+    has_id: bool,
+    users: Users,
+}
+
+/// The `users` set as far as its size matters: it only grows while the entry lives. The
+/// first user's text is kept in a buffer that outlives the entry (see [`MlfidCache::slab`]).
+#[derive(Debug, Default)]
+struct Users {
+    /// 0, 1, or 2 for "more than one".
+    n: u8,
+    first: String,
+}
+
+impl Users {
+    fn reset(&mut self, user: Option<&str>) {
+        self.n = 0;
+        self.add(user);
+    }
+
+    fn add(&mut self, user: Option<&str>) {
+        let Some(u) = user else { return };
+        match self.n {
+            0 => {
+                self.first.clear();
+                self.first.push_str(u);
+                self.n = 1;
+            }
+            1 if self.first != u => self.n = 2,
+            _ => {}
+        }
+    }
+}
+
+/// One failregex match as [`merge_counted`] needs it: truthiness of the flag groups, the
+/// `user` text and whether any id group is not `None`, read from the match's dict (prefregex
+/// groups under failregex groups).
+#[derive(Clone, Copy, Debug)]
+pub struct MatchFacts<'a> {
+    pub mlfid: &'a str,
+    pub nofail: bool,
+    pub gained: bool,
+    pub forget: bool,
+    /// `user`, when it is a string (empty ones are not added to `users`, as in [`merge`]).
+    pub user: Option<&'a str>,
+    pub has_id: bool,
+}
+
+/// [`merge`] followed by the id selection and write-back of `Core::record`, reduced to what
+/// fail2ban-regex counts: whether the resulting failure has `nofail` (the failure is always
+/// emitted: with an `mlfid` the id selection cannot fail).
+///
+/// Step by step against [`merge`] (`F` the match's dict, `E` the cached one, `M` the result):
+/// - `M.nofail` is `F.nofail or F.mlfgained`: `F` gets `nofail = mlfgained` when gained, and a
+///   cached `nofail` is popped before `E.update_not_none(F)`.
+/// - It is cleared when `M.mlfpending` is true or `M.users` has two users. `M.mlfpending` is
+///   `E.mlfpending` unless gained (popped); `F` has none (the fast path requires that no
+///   regex has a `mlfpending` or `users` group), and `E.mlfpending` is `not E.has_id` (see
+///   [`Conn`]). With nothing cached, `M` is `F` with at most one user: never cleared.
+/// - `users` takes a non-empty `user` whether or not the entry is forgotten; a forget with
+///   nothing cached stores nothing; otherwise the entry (new or updated in place, keeping its
+///   position and expiry) gets `M`'s id state.
+pub fn merge_counted<T: Copy + Ord + Add<Duration, Output = T>>(
+    cache: &mut MlfidCache<Conn, T>,
+    m: &MatchFacts<'_>,
+    now: T,
+) -> bool {
+    let nofail = m.nofail || m.gained;
+    let user = m.user.filter(|u| !u.is_empty());
+    let hash = key_hash(m.mlfid);
+    let slab = &cache.slab;
+    if let Ok(t) = cache.table.find_entry(hash, |&s| slab[s as usize].key == m.mlfid) {
+        let s = *t.get();
+        let e = &mut cache.slab[s as usize];
+        let alive = e.expires > now;
+        let mut clear = false;
+        if alive {
+            let c = &mut e.data;
+            c.users.add(user);
+            clear = (!c.has_id && !m.gained) || c.users.n > 1;
+            c.has_id |= m.has_id;
+        }
+        if !alive || m.forget {
+            t.remove();
+            e.seq = 0;
+            cache.free.push(s);
+        }
+        if alive {
+            return nofail && !clear;
+        }
+    }
+    if !m.forget {
+        cache.insert_new(m.mlfid, hash, now, |c| {
+            c.has_id = m.has_id;
+            c.users.reset(user);
+        });
+    }
+    nofail
 }
 
 /// Which buffered lines a multi-line match covered, as fail2ban's `Regex.search` computes it.
@@ -407,6 +637,39 @@ mod tests {
         c.set("m", f, now);
         let (f, _) = merge(&mut c, "m", fd(&[(key::USER, "b"), (key::NOFAIL, "x")]), &[], now);
         assert!(!f.truthy(key::NOFAIL), "several users: not forgiven");
+    }
+
+    #[test]
+    fn counted_merge_pending_users_expiry_forget() {
+        let mut c: MlfidCache<Conn, CoarseTime> = MlfidCache::new();
+        let t0 = CoarseTime(Duration::from_secs(1000));
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let m = |user, nofail, gained, forget, has_id| MatchFacts {
+            mlfid: "m",
+            nofail,
+            gained,
+            forget,
+            user,
+            has_id,
+        };
+        // A failure before the host is known: pending.
+        assert!(!merge_counted(&mut c, &m(Some("a"), false, false, false, false), t0));
+        // "Connection from" while pending is no longer forgiven; the host is now known.
+        assert!(!merge_counted(&mut c, &m(None, true, false, false, true), at(299)));
+        // 300 s after it was stored the entry is gone: a fresh connection, forgiven.
+        assert!(merge_counted(&mut c, &m(None, true, false, false, false), at(300)));
+        // That fresh entry has no id: pending, not forgiven. A gained login drops the
+        // pending state (forgiven); a second user forgives nothing.
+        assert!(!merge_counted(&mut c, &m(Some("b"), true, false, false, false), at(301)));
+        assert!(merge_counted(&mut c, &m(Some("b"), false, true, false, true), at(302)));
+        assert!(!merge_counted(&mut c, &m(Some("c"), false, true, true, true), at(303)));
+        assert!(c.is_empty(), "forgotten");
+        // A forget with nothing cached stores nothing.
+        assert!(merge_counted(&mut c, &m(Some("c"), true, false, true, true), at(304)));
+        assert!(c.is_empty());
+        // An empty user is no user.
+        assert!(merge_counted(&mut c, &m(Some(""), true, false, false, true), at(305)));
+        assert!(merge_counted(&mut c, &m(Some("x"), true, false, false, true), at(306)));
     }
 
     #[test]

@@ -251,6 +251,8 @@ fn prepare(
             p.keep_prefregex_groups(keep.hits);
             // The report counts; it never shows the lines behind a failure.
             p.keep_matches(false);
+            // Without `-v` no id or fail dict is shown: count only.
+            p.count_only(!keep.hits);
             p
         },
         counts,

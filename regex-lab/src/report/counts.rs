@@ -74,14 +74,19 @@ impl Counts {
 
     /// Adds one processed line; `line` is the line as read.
     pub fn add(&mut self, r: &LineResult, line: &str) {
-        let mut failing = 0usize;
-        for f in &r.failures {
-            self.failregex[f.regex] += 1;
-            if let Some(h) = &mut self.hits {
+        for h in &r.regex_hits {
+            self.failregex[h.regex] += 1;
+        }
+        if let Some(h) = &mut self.hits {
+            // The ids are in the failures: a processor that only counts has none, so it
+            // cannot feed verbose counts.
+            debug_assert_eq!(r.failures.len(), r.regex_hits.len(), "verbose counts need failures");
+            let mut failing = 0usize;
+            for f in &r.failures {
                 h[f.regex].push(Hit { id: f.id.clone(), time: f.time, multiple: failing > 1 });
-            }
-            if !f.is_nofail() {
-                failing += 1;
+                if !f.is_nofail() {
+                    failing += 1;
+                }
             }
         }
         for &i in &r.ignore_hits {
