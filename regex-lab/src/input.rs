@@ -60,8 +60,8 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 pub struct LineReader {
     source: Source,
     inner: Box<dyn BufRead + Send>,
+    /// The start of a line whose end is not read yet.
     raw: Vec<u8>,
-    line: String,
     /// Physical line number of the last line returned (1-based), for messages.
     line_no: u64,
     compressed: bool,
@@ -92,7 +92,6 @@ impl LineReader {
             source: source.clone(),
             inner,
             raw: Vec::with_capacity(256),
-            line: String::with_capacity(256),
             line_no: 0,
             compressed,
         })
@@ -104,7 +103,6 @@ impl LineReader {
             source: Source::Path(PathBuf::from(name)),
             inner: Box::new(BufReader::new(r)),
             raw: Vec::new(),
-            line: String::new(),
             line_no: 0,
             compressed: false,
         }
@@ -124,33 +122,9 @@ impl LineReader {
         self.line_no
     }
 
-    /// The next line fail2ban-regex would test, or `None` at the end.
-    pub fn next_line(&mut self) -> Result<Option<&str>, Error> {
-        loop {
-            self.raw.clear();
-            let n = self
-                .inner
-                .read_until(b'\n', &mut self.raw)
-                .map_err(|e| Error::Io { path: self.source.path(), source: e })?;
-            if n == 0 {
-                return Ok(None);
-            }
-            self.line_no += 1;
-            if !matches!(self.raw.last(), Some(b'\n' | b'\r')) {
-                // fail2ban-regex waits for the line end that never comes.
-                return Ok(None);
-            }
-            let Some(bytes) = tested(&self.raw) else { continue };
-            self.line.clear();
-            push_decoded(&mut self.line, bytes);
-            return Ok(Some(&self.line));
-        }
-    }
-
     /// Appends the next lines to `text`, back to back, and the end of each in `text` to
     /// `ends`, until `ends` holds `max_lines` or `text` at least `max_bytes`. Returns false
-    /// once the input is exhausted. The same lines as [`LineReader::next_line`], with one copy
-    /// instead of three: this is how the parallel replay fills its batches.
+    /// once the input is exhausted.
     pub fn read_lines(
         &mut self,
         text: &mut String,
@@ -222,13 +196,26 @@ fn push_decoded(out: &mut String, bytes: &[u8]) {
 mod tests {
     use super::*;
 
-    fn lines(data: &[u8]) -> Vec<String> {
-        let mut r = LineReader::from_reader("t", io::Cursor::new(data.to_vec()));
-        let mut out = Vec::new();
-        while let Some(l) = r.next_line().unwrap() {
-            out.push(l.to_string());
+    /// Every line `r` gives, read `max_lines` at a time.
+    fn read_all(mut r: LineReader, max_lines: usize) -> Vec<String> {
+        let (mut text, mut ends, mut got) = (String::new(), Vec::new(), Vec::new());
+        loop {
+            let more = r.read_lines(&mut text, &mut ends, max_lines, 1 << 20).unwrap();
+            let mut start = 0;
+            for &e in &ends {
+                got.push(text[start..e].to_string());
+                start = e;
+            }
+            text.clear();
+            ends.clear();
+            if !more {
+                return got;
+            }
         }
-        out
+    }
+
+    fn lines(data: &[u8]) -> Vec<String> {
+        read_all(LineReader::from_reader("t", io::Cursor::new(data.to_vec())), 1000)
     }
 
     #[test]
@@ -259,29 +246,15 @@ mod tests {
         }
     }
 
-    /// Batch reading, whatever the batch and buffer sizes, gives the lines one by one gives.
+    /// Whatever the batch and read sizes, the same lines.
     #[test]
     fn batches_give_the_same_lines() {
         let data: &[u8] = b"a\r\n\r\nb\r\r\n# c\n  \nbad \xff\n\nlong line here\nlast\r";
         let want = lines(data);
         for cap in [1, 2, 3, 7, 64] {
             for max_lines in [1, 2, 100] {
-                let mut r =
-                    LineReader::from_reader("t", Chunked(io::Cursor::new(data.to_vec()), cap));
-                let (mut text, mut ends, mut got) = (String::new(), Vec::new(), Vec::new());
-                loop {
-                    let more = r.read_lines(&mut text, &mut ends, max_lines, 1 << 20).unwrap();
-                    let mut start = 0;
-                    for &e in &ends {
-                        got.push(text[start..e].to_string());
-                        start = e;
-                    }
-                    text.clear();
-                    ends.clear();
-                    if !more {
-                        break;
-                    }
-                }
+                let r = LineReader::from_reader("t", Chunked(io::Cursor::new(data.to_vec()), cap));
+                let got = read_all(r, max_lines);
                 assert_eq!(got, want, "buffer {cap}, {max_lines} lines per batch");
             }
         }
@@ -300,11 +273,9 @@ mod tests {
         let mut gz = GzEncoder::new(File::create(&path).unwrap(), flate2::Compression::fast());
         gz.write_all(b"x 1\ny 2\n").unwrap();
         gz.finish().unwrap();
-        let mut r = LineReader::open(&Source::Path(path)).unwrap();
+        let r = LineReader::open(&Source::Path(path)).unwrap();
         assert!(r.is_compressed());
-        assert_eq!(r.next_line().unwrap(), Some("x 1"));
-        assert_eq!(r.next_line().unwrap(), Some("y 2"));
-        assert_eq!(r.next_line().unwrap(), None);
+        assert_eq!(read_all(r, 1), ["x 1", "y 2"]);
     }
 
     #[test]

@@ -122,34 +122,6 @@ pub fn run(
     }
 }
 
-/// Calls `each` with every line of the logs, in order; a read error is recorded and ends
-/// that log. Stops early when `each` returns false.
-fn for_each_line(
-    readers: &mut [LineReader],
-    errors: &mut Vec<String>,
-    mut each: impl FnMut(&str) -> bool,
-) {
-    for reader in readers {
-        loop {
-            match reader.next_line() {
-                Ok(Some(line)) => {
-                    if !each(line) {
-                        return;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    errors.push(format!(
-                        "{e} (after line {}); the rest is skipped",
-                        reader.line_no()
-                    ));
-                    break;
-                }
-            }
-        }
-    }
-}
-
 fn run_inline(
     readers: &mut [LineReader],
     groups: &mut [DateGroup],
@@ -157,26 +129,26 @@ fn run_inline(
     opts: &Options<'_>,
 ) -> Stats {
     let mut hits: Vec<Option<DateHit>> = vec![None; groups.len()];
-    let (mut lines, mut bytes) = (0u64, 0u64);
-    let mut errors = Vec::new();
-    for_each_line(readers, &mut errors, |line| {
-        lines += 1;
-        bytes += line.len() as u64 + 1;
-        for (g, group) in groups.iter_mut().enumerate() {
-            hits[g] = group.detector.detect(line);
-        }
-        for job in jobs.iter_mut() {
-            let r = job.proc.process_found(line, hits[job.group].clone(), None);
-            job.counts.add(r, line);
-        }
-        if lines % BATCH_LINES as u64 == 0 {
-            if let Some(p) = opts.progress {
-                p(bytes, lines);
+    let mut input = Input::new(readers);
+    let (mut text, mut ends) = (String::with_capacity(BATCH_BYTES + 4096), Vec::new());
+    while input.fill(&mut text, &mut ends, BATCH_LINES) {
+        let mut start = 0;
+        for &end in &ends {
+            let line = &text[start..end];
+            start = end;
+            for (g, group) in groups.iter_mut().enumerate() {
+                hits[g] = group.detector.detect(line);
+            }
+            for job in jobs.iter_mut() {
+                let r = job.proc.process_found(line, hits[job.group].clone(), None);
+                job.counts.add(r, line);
             }
         }
-        true
-    });
-    Stats { lines, errors }
+        if let Some(p) = opts.progress {
+            p(input.bytes, input.stats.lines);
+        }
+    }
+    input.stats
 }
 
 /// A batch of lines and everything the workers found in it. Circulates: reader → worker →
@@ -268,7 +240,7 @@ fn run_parallel(
         })
         .collect();
     let shared = Shared {
-        input: Mutex::new(Input { readers, current: 0, seq: 0, bytes: 0, stats: Stats::default() }),
+        input: Mutex::new(Input::new(readers)),
         free: Mutex::new(free),
         freed: Condvar::new(),
         waiting: Mutex::new(BTreeMap::new()),
@@ -319,6 +291,35 @@ struct Input<'r> {
     stats: Stats,
 }
 
+impl<'r> Input<'r> {
+    fn new(readers: &'r mut [LineReader]) -> Input<'r> {
+        Input { readers, current: 0, seq: 0, bytes: 0, stats: Stats::default() }
+    }
+
+    /// Replaces `text` and `ends` with the next lines (at most `max_lines`, or about
+    /// [`BATCH_BYTES`]), moving from one log to the next; false when no line is left. A read
+    /// error is recorded and ends that log.
+    fn fill(&mut self, text: &mut String, ends: &mut Vec<usize>, max_lines: usize) -> bool {
+        text.clear();
+        ends.clear();
+        while self.current < self.readers.len() && ends.is_empty() {
+            let reader = &mut self.readers[self.current];
+            match reader.read_lines(text, ends, max_lines, BATCH_BYTES) {
+                Ok(true) => {}
+                Ok(false) => self.current += 1,
+                Err(e) => {
+                    let msg = format!("{e} (after line {}); the rest is skipped", reader.line_no());
+                    self.stats.errors.push(msg);
+                    self.current += 1;
+                }
+            }
+        }
+        self.bytes += text.len() as u64 + ends.len() as u64;
+        self.stats.lines += ends.len() as u64;
+        !ends.is_empty()
+    }
+}
+
 /// What lives only in log order: the dates' order and every filter's state and counts.
 struct State<'a, 'j> {
     groups: &'a mut [DateGroup],
@@ -358,36 +359,13 @@ impl Shared<'_, '_, '_> {
     }
 
     /// Fills `batch` with the next lines and numbers it; returns (bytes, lines) read so far.
-    /// A read error is recorded and ends that log, as in one-thread runs.
     fn fill(&self, batch: &mut Batch) -> Option<(u64, u64)> {
-        batch.text.clear();
-        batch.ends.clear();
         let mut input = self.input.lock().unwrap_or_else(PoisonError::into_inner);
-        let input = &mut *input;
-        while input.current < input.readers.len() && batch.ends.is_empty() {
-            let reader = &mut input.readers[input.current];
-            match reader.read_lines(
-                &mut batch.text,
-                &mut batch.ends,
-                self.lines_per_batch,
-                BATCH_BYTES,
-            ) {
-                Ok(true) => {}
-                Ok(false) => input.current += 1,
-                Err(e) => {
-                    let msg = format!("{e} (after line {}); the rest is skipped", reader.line_no());
-                    input.stats.errors.push(msg);
-                    input.current += 1;
-                }
-            }
-        }
-        if batch.ends.is_empty() {
+        if !input.fill(&mut batch.text, &mut batch.ends, self.lines_per_batch) {
             return None;
         }
         batch.seq = input.seq;
         input.seq += 1;
-        input.bytes += batch.text.len() as u64 + batch.ends.len() as u64;
-        input.stats.lines += batch.ends.len() as u64;
         Some((input.bytes, input.stats.lines))
     }
 
