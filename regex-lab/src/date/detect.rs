@@ -17,6 +17,8 @@
 //! for searching.
 
 use super::pattern::{LINE_BEGIN, LINE_END};
+use super::shape::{Fields, Outcome};
+use super::tz::LocalEffect;
 use super::Compiled;
 use crate::engine::Captures;
 
@@ -43,25 +45,40 @@ impl Slot {
     }
 }
 
-/// A line with char ↔ byte conversions (identity for ASCII, the common case).
+/// A line with char ↔ byte conversions: the identity up to where the line is ASCII, which
+/// is checked only as far as a conversion needs (dates sit near the start of long lines).
 struct Text<'a> {
     s: &'a str,
-    ascii: bool,
+    /// Length of a prefix known to be ASCII.
+    known: std::cell::Cell<usize>,
 }
 
 impl<'a> Text<'a> {
     fn new(s: &'a str) -> Self {
-        Text { s, ascii: s.is_ascii() }
+        Text { s, known: std::cell::Cell::new(0) }
+    }
+    /// The first `n` bytes (or the whole line) are ASCII, so chars and bytes agree there.
+    fn ascii_upto(&self, n: usize) -> bool {
+        let n = n.min(self.s.len());
+        let known = self.known.get();
+        if n <= known {
+            return true;
+        }
+        let ok = self.s.as_bytes()[known..n].is_ascii();
+        if ok {
+            self.known.set(n);
+        }
+        ok
     }
     fn byte_of(&self, ci: usize) -> usize {
-        if self.ascii {
+        if self.ascii_upto(ci) {
             ci.min(self.s.len())
         } else {
             self.s.char_indices().nth(ci).map_or(self.s.len(), |(b, _)| b)
         }
     }
     fn char_of(&self, bi: usize) -> usize {
-        if self.ascii {
+        if self.ascii_upto(bi) {
             bi
         } else {
             self.s[..bi].chars().count()
@@ -69,7 +86,7 @@ impl<'a> Text<'a> {
     }
     /// `line[ci]` as a one-char slice: `None` past the end.
     fn char_at(&self, ci: usize) -> Option<char> {
-        if self.ascii {
+        if self.ascii_upto(ci.saturating_add(1)) {
             self.s.as_bytes().get(ci).map(|&b| b as char)
         } else {
             self.s.chars().nth(ci)
@@ -119,6 +136,15 @@ pub struct FastWin {
     last_end: (usize, Option<char>, Option<char>),
     dist: usize,
     end: usize,
+    /// What converting the date did to the mktime memory (set by `DateDetector::detect`).
+    pub(crate) local: LocalEffect,
+}
+
+/// One template's search results: the regex captures, or the fields its shape matcher
+/// read (then the captures are stale).
+pub(crate) struct Scratch {
+    pub caps: Captures,
+    pub fields: Option<Fields>,
 }
 
 /// A candidate kept while the scan goes on.
@@ -132,6 +158,22 @@ struct Candidate {
 fn copy_spans(caps: &Captures, out: &mut Vec<Option<(usize, usize)>>) {
     out.clear();
     out.extend((0..caps.len()).map(|i| caps.get(i)));
+}
+
+/// The group spans of a template that just matched `line` (searched whole), for keeping it
+/// as a candidate. Shape matchers only serve `^`-anchored templates, which never become
+/// candidates; should one, its regex finds the same match again.
+fn candidate_spans(
+    tpl: &Compiled,
+    scratch: &mut Scratch,
+    line: &str,
+    out: &mut Vec<Option<(usize, usize)>>,
+) {
+    if scratch.fields.take().is_some() {
+        let found = tpl.regex.search_at(line, 0, &mut scratch.caps).unwrap_or(false);
+        debug_assert!(found, "shape matcher and regex disagree");
+    }
+    copy_spans(&scratch.caps, out);
 }
 
 fn wall_clock() -> f64 {
@@ -160,10 +202,23 @@ impl Selector {
     fn search(
         &mut self,
         tpl: &Compiled,
-        caps: &mut Captures,
+        scratch: &mut Scratch,
         text: &Text,
         range: Option<(usize, usize)>,
     ) -> Option<(usize, usize)> {
+        scratch.fields = None;
+        if let (Some(shape), None) = (&tpl.shape, range) {
+            match shape.matches(text.s) {
+                Outcome::Match(f) => {
+                    scratch.fields = Some(f);
+                    self.raw_hits[tpl.id] += 1;
+                    return Some((0, usize::from(f.end)));
+                }
+                Outcome::NoMatch => return None,
+                Outcome::Unsure => {}
+            }
+        }
+        let caps = &mut scratch.caps;
         let (hay, start) = match range {
             None => (text.s, 0),
             Some((from, to)) => (&text.s[..text.byte_of(to)], text.byte_of(from)),
@@ -179,15 +234,16 @@ impl Selector {
         caps.get(0)
     }
 
-    /// Finds the winning template for `line`; fills `spans` with its group spans (bytes) and
-    /// returns its template index.
+    /// Finds the winning template for `line` and returns its index, and whether its shape
+    /// matcher decided (then its fields are in its scratch); else `spans` gets its group
+    /// spans (bytes).
     pub(crate) fn select(
         &mut self,
         templates: &[Compiled],
-        caps: &mut [Captures],
+        scratch: &mut [Scratch],
         line: &str,
         spans: &mut Vec<Option<(usize, usize)>>,
-    ) -> Option<usize> {
+    ) -> Option<(usize, bool)> {
         let text = Text::new(line);
         let n = self.slots.len();
         self.fast = None;
@@ -204,7 +260,7 @@ impl Selector {
             let anchored = tpl.flags() & (LINE_BEGIN | LINE_END) != 0;
             let found = if anchored {
                 skip = i;
-                self.search(tpl, &mut caps[tid], &text, None)
+                self.search(tpl, &mut scratch[tid], &text, None)
             } else {
                 let (d, before, at) = self.last_pos;
                 let (e, end_before, end_at) = self.last_end;
@@ -213,10 +269,10 @@ impl Selector {
                 let same_end = text.char_at(e) == end_at
                     || (text.char_before(e) == end_before && !is_alnum(end_before));
                 if same_start && same_end {
-                    self.search(tpl, &mut caps[tid], &text, Some((d, e)))
+                    self.search(tpl, &mut scratch[tid], &text, Some((d, e)))
                 } else {
                     skip = i;
-                    self.search(tpl, &mut caps[tid], &text, None)
+                    self.search(tpl, &mut scratch[tid], &text, None)
                 }
             };
             if let Some((s, e)) = found {
@@ -229,10 +285,11 @@ impl Selector {
                         last_end: self.last_end,
                         dist,
                         end,
+                        local: LocalEffect::Untouched,
                     });
                 } else {
                     let mut v = Vec::new();
-                    copy_spans(&caps[tid], &mut v);
+                    candidate_spans(tpl, &mut scratch[tid], line, &mut v);
                     candidate = Some(Candidate { idx: i, dist, end, spans: v });
                 }
             }
@@ -245,7 +302,9 @@ impl Selector {
                 }
                 let tid = self.slots[i].tid;
                 let tpl = &templates[tid];
-                let Some((s, e)) = self.search(tpl, &mut caps[tid], &text, None) else { continue };
+                let Some((s, e)) = self.search(tpl, &mut scratch[tid], &text, None) else {
+                    continue;
+                };
                 let (dist, end) = (text.char_of(s), text.char_of(e));
                 if i + 1 >= n || tpl.flags() & (LINE_BEGIN | LINE_END) != 0 {
                     winner = Some((i, dist, end));
@@ -260,7 +319,7 @@ impl Selector {
                     // Maybe a date-like text inside the message: keep the closest, go on.
                     if candidate.as_ref().map_or(FAR, |c| c.dist) > dist {
                         let mut v = Vec::new();
-                        copy_spans(&caps[tid], &mut v);
+                        candidate_spans(tpl, &mut scratch[tid], line, &mut v);
                         candidate = Some(Candidate { idx: i, dist, end, spans: v });
                     }
                     continue;
@@ -270,9 +329,14 @@ impl Selector {
             }
         }
 
+        let mut shaped = false;
         let (i, dist, end) = match winner {
             Some(w) => {
-                copy_spans(&caps[self.slots[w.0].tid], spans);
+                let s = &scratch[self.slots[w.0].tid];
+                shaped = s.fields.is_some();
+                if !shaped {
+                    copy_spans(&s.caps, spans);
+                }
                 w
             }
             None => {
@@ -283,7 +347,7 @@ impl Selector {
         };
         let tid = self.slots[i].tid;
         self.won(i, dist, end, &text, templates);
-        Some(tid)
+        Some((tid, shaped))
     }
 
     /// Replays `fw`, a quick decision another selector over the same templates made on
