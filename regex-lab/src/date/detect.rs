@@ -54,10 +54,20 @@ struct Text<'a> {
 }
 
 impl<'a> Text<'a> {
+    /// How much of the line [`Text::new`] checks at once: where dates usually are.
+    const HEAD: usize = 64;
+
     fn new(s: &'a str) -> Self {
-        Text { s, known: std::cell::Cell::new(0) }
+        let head = &s.as_bytes()[..s.len().min(Self::HEAD)];
+        let known = if head.is_ascii() {
+            head.len()
+        } else {
+            head.iter().position(|b| !b.is_ascii()).unwrap_or(0)
+        };
+        Text { s, known: std::cell::Cell::new(known) }
     }
     /// The first `n` bytes (or the whole line) are ASCII, so chars and bytes agree there.
+    #[inline]
     fn ascii_upto(&self, n: usize) -> bool {
         let n = n.min(self.s.len());
         let known = self.known.get();
@@ -85,6 +95,7 @@ impl<'a> Text<'a> {
         }
     }
     /// `line[ci]` as a one-char slice: `None` past the end.
+    #[inline]
     fn char_at(&self, ci: usize) -> Option<char> {
         if self.ascii_upto(ci.saturating_add(1)) {
             self.s.as_bytes().get(ci).map(|&b| b as char)
@@ -115,7 +126,7 @@ pub(crate) struct Selector {
     /// Last winner's end: (chars, char before, char at).
     last_end: (usize, Option<char>, Option<char>),
     first_unused: usize,
-    /// How the last `select` was decided, if the quick re-check of the last winner did it.
+    /// How the last `select` was decided, if another selector can replay it.
     pub fast: Option<FastWin>,
     /// The wall clock for `last_used`, read every [`CLOCK_EVERY`] wins: it only matters at
     /// the 5-minute scale, and reading it for every line costs more than the rest of a win.
@@ -125,19 +136,40 @@ pub(crate) struct Selector {
 /// See [`Selector::clock`].
 const CLOCK_EVERY: u32 = 64;
 
-/// A date found by the quick re-check of the last winner (step 1 of the module docs), and
-/// the state that decision depended on: another selector over the same templates in that
-/// state decides the same way on the same line (`DateDetector::confirm_fast`). Parallel replay
-/// detects dates speculatively on worker threads and confirms them in line order.
+/// A decision that depended on little of the selector's state, and that state: another
+/// selector over the same templates in that state decides the same way on the same line
+/// (`DateDetector::confirm_fast`). Parallel replay detects dates speculatively on worker
+/// threads and confirms them in line order.
+///
+/// Two kinds of decision qualify: the quick re-check of the last winner (step 1 of the module
+/// docs), and a scan that stopped at an anchored (or the last) template after every search
+/// before it failed. Whether a search matches depends only on the template, the line and, for
+/// the re-check, the last winner's position; so the state is the last winner, its position and
+/// the templates in the slots scanned. The bookkeeping after the decision (counters, bubble-up)
+/// reads more state, but the confirming selector does it on its own state.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FastWin {
     tid: usize,
+    /// For a scan decision: the last winner's slot and template, and the templates of the
+    /// slots up to the winner.
+    scan: Option<Scan>,
     last_pos: (usize, Option<char>, Option<char>),
     last_end: (usize, Option<char>, Option<char>),
     dist: usize,
     end: usize,
     /// What converting the date did to the mktime memory (set by `DateDetector::detect`).
     pub(crate) local: LocalEffect,
+}
+
+/// The longest scan a [`FastWin`] records.
+const SCAN_MAX: usize = 8;
+
+#[derive(Clone, Debug, PartialEq)]
+struct Scan {
+    last_idx: usize,
+    last_tid: usize,
+    slots: [u16; SCAN_MAX],
+    len: u8,
 }
 
 /// One template's search results: the regex captures, or the fields its shape matcher
@@ -281,6 +313,7 @@ impl Selector {
                     winner = Some((i, dist, end));
                     self.fast = Some(FastWin {
                         tid,
+                        scan: None,
                         last_pos: self.last_pos,
                         last_end: self.last_end,
                         dist,
@@ -296,6 +329,8 @@ impl Selector {
         }
 
         if winner.is_none() {
+            // No search has matched yet, so a stop at an anchored template can be replayed.
+            let mut clean = candidate.is_none();
             for i in 0..n {
                 if i == skip {
                     continue;
@@ -308,8 +343,30 @@ impl Selector {
                 let (dist, end) = (text.char_of(s), text.char_of(e));
                 if i + 1 >= n || tpl.flags() & (LINE_BEGIN | LINE_END) != 0 {
                     winner = Some((i, dist, end));
+                    if clean && i < SCAN_MAX && n <= usize::from(u16::MAX) {
+                        let mut slots = [0u16; SCAN_MAX];
+                        for (k, s) in self.slots[..=i].iter().enumerate() {
+                            slots[k] = s.tid as u16;
+                        }
+                        let last_tid = self.slots.get(self.last_idx).map_or(FAR, |s| s.tid);
+                        self.fast = Some(FastWin {
+                            tid,
+                            scan: Some(Scan {
+                                last_idx: self.last_idx,
+                                last_tid,
+                                slots,
+                                len: i as u8 + 1,
+                            }),
+                            last_pos: self.last_pos,
+                            last_end: self.last_end,
+                            dist,
+                            end,
+                            local: LocalEffect::Untouched,
+                        });
+                    }
                     break;
                 }
+                clean = false;
                 if dist == 0 && self.slots[i].hits > 0 && self.raw_hits[self.slots[i + 1].tid] == 0
                 {
                     winner = Some((i, dist, end));
@@ -360,12 +417,27 @@ impl Selector {
         line: &str,
         fw: &FastWin,
     ) -> bool {
-        let i = self.last_idx;
-        if i >= self.slots.len()
-            || self.slots[i].tid != fw.tid
-            || self.last_pos != fw.last_pos
-            || self.last_end != fw.last_end
-        {
+        if self.last_pos != fw.last_pos || self.last_end != fw.last_end {
+            return false;
+        }
+        let i = match &fw.scan {
+            None => self.last_idx,
+            Some(scan) => {
+                let len = usize::from(scan.len);
+                let same_last = self.last_idx == scan.last_idx
+                    && self.slots.get(self.last_idx).map_or(FAR, |s| s.tid) == scan.last_tid;
+                let same_slots = self.slots.len() >= len
+                    && self.slots[..len]
+                        .iter()
+                        .zip(&scan.slots)
+                        .all(|(s, &t)| s.tid == usize::from(t));
+                if !(same_last && same_slots) {
+                    return false;
+                }
+                len - 1
+            }
+        };
+        if i >= self.slots.len() || self.slots[i].tid != fw.tid {
             return false;
         }
         self.raw_hits[fw.tid] += 1;

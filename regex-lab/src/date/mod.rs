@@ -10,6 +10,12 @@
 //! distance rules, bubble-up reordering), and `parse` turns its match into Unix time with
 //! `tz` (fixed offsets, local time via a glibc-identical `mktime`).
 //!
+//! Speed without a second semantics: the two templates nearly every log hits (syslog
+//! `Mon DD HH:MM:SS` and ISO 8601 at the line start) have hand-written matchers (`shape`)
+//! that give the regex's exact match or defer to it; conversion runs on integers and, away
+//! from DST changes, without `mktime`'s search. Each fast path is tested against the general
+//! one.
+//!
 //! # What the caller does with a result
 //!
 //! `detect(line)` returns:
