@@ -141,18 +141,22 @@ const CLOCK_EVERY: u32 = 64;
 /// (`DateDetector::confirm_fast`). Parallel replay detects dates speculatively on worker
 /// threads and confirms them in line order.
 ///
-/// Two kinds of decision qualify: the quick re-check of the last winner (step 1 of the module
-/// docs), and a scan that stopped at an anchored (or the last) template after every search
-/// before it failed. Whether a search matches depends only on the template, the line and, for
-/// the re-check, the last winner's position; so the state is the last winner, its position and
-/// the templates in the slots scanned. The bookkeeping after the decision (counters, bubble-up)
-/// reads more state, but the confirming selector does it on its own state.
+/// Three kinds of decision qualify: the quick re-check of the last winner (step 1 of the module
+/// docs); a scan that stopped at an anchored (or the last) template after every search before
+/// it failed; and a full scan after a failed re-check in which one template alone matched, once
+/// (it wins whatever the counters say: at once, or as the only candidate). Whether a search
+/// matches depends only on the template, the line and, for the re-check, the last winner's
+/// position; so the state is the last winner, its position and the templates in the slots
+/// scanned. The bookkeeping after the decision (counters, bubble-up) reads more state, but
+/// the confirming selector does it on its own state.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FastWin {
     tid: usize,
     /// For a scan decision: the last winner's slot and template, and the templates of the
     /// slots up to the winner.
     scan: Option<Scan>,
+    /// For a sole-match decision: the last winner's template (`FAR`: none).
+    sole: Option<usize>,
     last_pos: (usize, Option<char>, Option<char>),
     last_end: (usize, Option<char>, Option<char>),
     dist: usize,
@@ -314,6 +318,7 @@ impl Selector {
                     self.fast = Some(FastWin {
                         tid,
                         scan: None,
+                        sole: None,
                         last_pos: self.last_pos,
                         last_end: self.last_end,
                         dist,
@@ -328,6 +333,8 @@ impl Selector {
             }
         }
 
+        // Matches in the scan, when the re-check matched nothing.
+        let mut matches = if candidate.is_none() { 0 } else { FAR };
         if winner.is_none() {
             // No search has matched yet, so a stop at an anchored template can be replayed.
             let mut clean = candidate.is_none();
@@ -357,6 +364,7 @@ impl Selector {
                                 slots,
                                 len: i as u8 + 1,
                             }),
+                            sole: None,
                             last_pos: self.last_pos,
                             last_end: self.last_end,
                             dist,
@@ -367,6 +375,7 @@ impl Selector {
                     break;
                 }
                 clean = false;
+                matches += 1;
                 if dist == 0 && self.slots[i].hits > 0 && self.raw_hits[self.slots[i + 1].tid] == 0
                 {
                     winner = Some((i, dist, end));
@@ -399,6 +408,18 @@ impl Selector {
             None => {
                 let c = candidate?;
                 *spans = c.spans;
+                if matches == 1 {
+                    self.fast = Some(FastWin {
+                        tid: self.slots[c.idx].tid,
+                        scan: None,
+                        sole: Some(self.slots.get(self.last_idx).map_or(FAR, |s| s.tid)),
+                        last_pos: self.last_pos,
+                        last_end: self.last_end,
+                        dist: c.dist,
+                        end: c.end,
+                        local: LocalEffect::Untouched,
+                    });
+                }
                 (c.idx, c.dist, c.end)
             }
         };
@@ -420,7 +441,17 @@ impl Selector {
         if self.last_pos != fw.last_pos || self.last_end != fw.last_end {
             return false;
         }
+        let last_tid = self.slots.get(self.last_idx).map_or(FAR, |s| s.tid);
         let i = match &fw.scan {
+            None if fw.sole.is_some() => {
+                if fw.sole != Some(last_tid) {
+                    return false;
+                }
+                match self.slots.iter().position(|s| s.tid == fw.tid) {
+                    Some(i) => i,
+                    None => return false,
+                }
+            }
             None => self.last_idx,
             Some(scan) => {
                 let len = usize::from(scan.len);
