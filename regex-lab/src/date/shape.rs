@@ -409,9 +409,9 @@ fn iso_zone(c: &Cursor, p: usize, f: Fields) -> Step<Option<Fields>> {
         };
         if c.byte(q, b'Z')? {
             push(1);
-        } else if c.byte(q, b'U')? && c.byte(q + 1, b'T')? && c.byte(q + 2, b'C')? {
-            push(3);
-        } else if c.byte(q, b'G')? && c.byte(q + 1, b'M')? && c.byte(q + 2, b'T')? {
+        } else if (c.byte(q, b'U')? && c.byte(q + 1, b'T')? && c.byte(q + 2, b'C')?)
+            || (c.byte(q, b'G')? && c.byte(q + 1, b'M')? && c.byte(q + 2, b'T')?)
+        {
             push(3);
         } else if c.is(q, |x| x == b'+' || x == b'-')?
             && c.digit_in(q + 1, b'0', b'1')?.is_some()
@@ -590,7 +590,7 @@ mod layout {
             if q - p > 8 || may_start_zone(get(b, q)) || (q < b.len() && !printable(b[q])) {
                 return None;
             }
-        } else if p < b.len() && !(c.is_ascii_punctuation() && !matches!(c, b'.' | b',' | b'_')) {
+        } else if p < b.len() && (!c.is_ascii_punctuation() || matches!(c, b'.' | b',' | b'_')) {
             // Only the end of the line or printable non-word punctuation: no control char,
             // which `\s` might take.
             return None;
