@@ -80,6 +80,28 @@ fn stages(c: &mut Criterion) {
         })
     });
 
+    // What the parallel replay's sequencer does per line: replay the worker's quick
+    // decision (`confirm_fast`), detecting only where it does not hold.
+    g.bench_function("date-confirm", |b| {
+        let mut w = DateDetector::new(None, clock()).unwrap();
+        let fast: Vec<_> = inp
+            .lines
+            .iter()
+            .map(|l| {
+                w.detect(l);
+                w.last_fast().cloned()
+            })
+            .collect();
+        let mut d = DateDetector::new(None, clock()).unwrap();
+        b.iter(|| {
+            for (l, fw) in inp.lines.iter().zip(&fast) {
+                if !fw.as_ref().is_some_and(|fw| d.confirm_fast(l, fw)) {
+                    black_box(d.detect(l));
+                }
+            }
+        })
+    });
+
     g.bench_function("prefregex", |b| {
         let pref = f.prefregex().unwrap();
         let mut caps = pref.captures();

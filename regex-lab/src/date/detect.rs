@@ -17,6 +17,8 @@
 //! for searching.
 
 use super::pattern::{LINE_BEGIN, LINE_END};
+use super::shape::{Fields, Outcome};
+use super::tz::LocalEffect;
 use super::Compiled;
 use crate::engine::Captures;
 
@@ -43,33 +45,59 @@ impl Slot {
     }
 }
 
-/// A line with char ↔ byte conversions (identity for ASCII, the common case).
+/// A line with char ↔ byte conversions: the identity up to where the line is ASCII, which
+/// is checked only as far as a conversion needs (dates sit near the start of long lines).
 struct Text<'a> {
     s: &'a str,
-    ascii: bool,
+    /// Length of a prefix known to be ASCII.
+    known: std::cell::Cell<usize>,
 }
 
 impl<'a> Text<'a> {
+    /// How much of the line [`Text::new`] checks at once: where dates usually are.
+    const HEAD: usize = 64;
+
     fn new(s: &'a str) -> Self {
-        Text { s, ascii: s.is_ascii() }
+        let head = &s.as_bytes()[..s.len().min(Self::HEAD)];
+        let known = if head.is_ascii() {
+            head.len()
+        } else {
+            head.iter().position(|b| !b.is_ascii()).unwrap_or(0)
+        };
+        Text { s, known: std::cell::Cell::new(known) }
+    }
+    /// The first `n` bytes (or the whole line) are ASCII, so chars and bytes agree there.
+    #[inline]
+    fn ascii_upto(&self, n: usize) -> bool {
+        let n = n.min(self.s.len());
+        let known = self.known.get();
+        if n <= known {
+            return true;
+        }
+        let ok = self.s.as_bytes()[known..n].is_ascii();
+        if ok {
+            self.known.set(n);
+        }
+        ok
     }
     fn byte_of(&self, ci: usize) -> usize {
-        if self.ascii {
+        if self.ascii_upto(ci) {
             ci.min(self.s.len())
         } else {
             self.s.char_indices().nth(ci).map_or(self.s.len(), |(b, _)| b)
         }
     }
     fn char_of(&self, bi: usize) -> usize {
-        if self.ascii {
+        if self.ascii_upto(bi) {
             bi
         } else {
             self.s[..bi].chars().count()
         }
     }
     /// `line[ci]` as a one-char slice: `None` past the end.
+    #[inline]
     fn char_at(&self, ci: usize) -> Option<char> {
-        if self.ascii {
+        if self.ascii_upto(ci.saturating_add(1)) {
             self.s.as_bytes().get(ci).map(|&b| b as char)
         } else {
             self.s.chars().nth(ci)
@@ -98,7 +126,7 @@ pub(crate) struct Selector {
     /// Last winner's end: (chars, char before, char at).
     last_end: (usize, Option<char>, Option<char>),
     first_unused: usize,
-    /// How the last `select` was decided, if the quick re-check of the last winner did it.
+    /// How the last `select` was decided, if another selector can replay it.
     pub fast: Option<FastWin>,
     /// The wall clock for `last_used`, read every [`CLOCK_EVERY`] wins: it only matters at
     /// the 5-minute scale, and reading it for every line costs more than the rest of a win.
@@ -108,17 +136,51 @@ pub(crate) struct Selector {
 /// See [`Selector::clock`].
 const CLOCK_EVERY: u32 = 64;
 
-/// A date found by the quick re-check of the last winner (step 1 of the module docs), and
-/// the state that decision depended on: another selector over the same templates in that
-/// state decides the same way on the same line (`DateDetector::confirm_fast`). Parallel replay
-/// detects dates speculatively on worker threads and confirms them in line order.
+/// A decision that depended on little of the selector's state, and that state: another
+/// selector over the same templates in that state decides the same way on the same line
+/// (`DateDetector::confirm_fast`). Parallel replay detects dates speculatively on worker
+/// threads and confirms them in line order.
+///
+/// Three kinds of decision qualify: the quick re-check of the last winner (step 1 of the module
+/// docs); a scan that stopped at an anchored (or the last) template after every search before
+/// it failed; and a full scan after a failed re-check in which one template alone matched, once
+/// (it wins whatever the counters say: at once, or as the only candidate). Whether a search
+/// matches depends only on the template, the line and, for the re-check, the last winner's
+/// position; so the state is the last winner, its position and the templates in the slots
+/// scanned. The bookkeeping after the decision (counters, bubble-up) reads more state, but
+/// the confirming selector does it on its own state.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FastWin {
     tid: usize,
+    /// For a scan decision: the last winner's slot and template, and the templates of the
+    /// slots up to the winner.
+    scan: Option<Scan>,
+    /// For a sole-match decision: the last winner's template (`FAR`: none).
+    sole: Option<usize>,
     last_pos: (usize, Option<char>, Option<char>),
     last_end: (usize, Option<char>, Option<char>),
     dist: usize,
     end: usize,
+    /// What converting the date did to the mktime memory (set by `DateDetector::detect`).
+    pub(crate) local: LocalEffect,
+}
+
+/// The longest scan a [`FastWin`] records.
+const SCAN_MAX: usize = 8;
+
+#[derive(Clone, Debug, PartialEq)]
+struct Scan {
+    last_idx: usize,
+    last_tid: usize,
+    slots: [u16; SCAN_MAX],
+    len: u8,
+}
+
+/// One template's search results: the regex captures, or the fields its shape matcher
+/// read (then the captures are stale).
+pub(crate) struct Scratch {
+    pub caps: Captures,
+    pub fields: Option<Fields>,
 }
 
 /// A candidate kept while the scan goes on.
@@ -132,6 +194,22 @@ struct Candidate {
 fn copy_spans(caps: &Captures, out: &mut Vec<Option<(usize, usize)>>) {
     out.clear();
     out.extend((0..caps.len()).map(|i| caps.get(i)));
+}
+
+/// The group spans of a template that just matched `line` (searched whole), for keeping it
+/// as a candidate. Shape matchers only serve `^`-anchored templates, which never become
+/// candidates; should one, its regex finds the same match again.
+fn candidate_spans(
+    tpl: &Compiled,
+    scratch: &mut Scratch,
+    line: &str,
+    out: &mut Vec<Option<(usize, usize)>>,
+) {
+    if scratch.fields.take().is_some() {
+        let found = tpl.regex.search_at(line, 0, &mut scratch.caps).unwrap_or(false);
+        debug_assert!(found, "shape matcher and regex disagree");
+    }
+    copy_spans(&scratch.caps, out);
 }
 
 fn wall_clock() -> f64 {
@@ -160,10 +238,23 @@ impl Selector {
     fn search(
         &mut self,
         tpl: &Compiled,
-        caps: &mut Captures,
+        scratch: &mut Scratch,
         text: &Text,
         range: Option<(usize, usize)>,
     ) -> Option<(usize, usize)> {
+        scratch.fields = None;
+        if let (Some(shape), None) = (&tpl.shape, range) {
+            match shape.matches(text.s) {
+                Outcome::Match(f) => {
+                    scratch.fields = Some(f);
+                    self.raw_hits[tpl.id] += 1;
+                    return Some((0, usize::from(f.end)));
+                }
+                Outcome::NoMatch => return None,
+                Outcome::Unsure => {}
+            }
+        }
+        let caps = &mut scratch.caps;
         let (hay, start) = match range {
             None => (text.s, 0),
             Some((from, to)) => (&text.s[..text.byte_of(to)], text.byte_of(from)),
@@ -179,15 +270,16 @@ impl Selector {
         caps.get(0)
     }
 
-    /// Finds the winning template for `line`; fills `spans` with its group spans (bytes) and
-    /// returns its template index.
+    /// Finds the winning template for `line` and returns its index, and whether its shape
+    /// matcher decided (then its fields are in its scratch); else `spans` gets its group
+    /// spans (bytes).
     pub(crate) fn select(
         &mut self,
         templates: &[Compiled],
-        caps: &mut [Captures],
+        scratch: &mut [Scratch],
         line: &str,
         spans: &mut Vec<Option<(usize, usize)>>,
-    ) -> Option<usize> {
+    ) -> Option<(usize, bool)> {
         let text = Text::new(line);
         let n = self.slots.len();
         self.fast = None;
@@ -204,7 +296,7 @@ impl Selector {
             let anchored = tpl.flags() & (LINE_BEGIN | LINE_END) != 0;
             let found = if anchored {
                 skip = i;
-                self.search(tpl, &mut caps[tid], &text, None)
+                self.search(tpl, &mut scratch[tid], &text, None)
             } else {
                 let (d, before, at) = self.last_pos;
                 let (e, end_before, end_at) = self.last_end;
@@ -213,10 +305,10 @@ impl Selector {
                 let same_end = text.char_at(e) == end_at
                     || (text.char_before(e) == end_before && !is_alnum(end_before));
                 if same_start && same_end {
-                    self.search(tpl, &mut caps[tid], &text, Some((d, e)))
+                    self.search(tpl, &mut scratch[tid], &text, Some((d, e)))
                 } else {
                     skip = i;
-                    self.search(tpl, &mut caps[tid], &text, None)
+                    self.search(tpl, &mut scratch[tid], &text, None)
                 }
             };
             if let Some((s, e)) = found {
@@ -225,32 +317,65 @@ impl Selector {
                     winner = Some((i, dist, end));
                     self.fast = Some(FastWin {
                         tid,
+                        scan: None,
+                        sole: None,
                         last_pos: self.last_pos,
                         last_end: self.last_end,
                         dist,
                         end,
+                        local: LocalEffect::Untouched,
                     });
                 } else {
                     let mut v = Vec::new();
-                    copy_spans(&caps[tid], &mut v);
+                    candidate_spans(tpl, &mut scratch[tid], line, &mut v);
                     candidate = Some(Candidate { idx: i, dist, end, spans: v });
                 }
             }
         }
 
+        // Matches in the scan, when the re-check matched nothing.
+        let mut matches = if candidate.is_none() { 0 } else { FAR };
         if winner.is_none() {
+            // No search has matched yet, so a stop at an anchored template can be replayed.
+            let mut clean = candidate.is_none();
             for i in 0..n {
                 if i == skip {
                     continue;
                 }
                 let tid = self.slots[i].tid;
                 let tpl = &templates[tid];
-                let Some((s, e)) = self.search(tpl, &mut caps[tid], &text, None) else { continue };
+                let Some((s, e)) = self.search(tpl, &mut scratch[tid], &text, None) else {
+                    continue;
+                };
                 let (dist, end) = (text.char_of(s), text.char_of(e));
                 if i + 1 >= n || tpl.flags() & (LINE_BEGIN | LINE_END) != 0 {
                     winner = Some((i, dist, end));
+                    if clean && i < SCAN_MAX && n <= usize::from(u16::MAX) {
+                        let mut slots = [0u16; SCAN_MAX];
+                        for (k, s) in self.slots[..=i].iter().enumerate() {
+                            slots[k] = s.tid as u16;
+                        }
+                        let last_tid = self.slots.get(self.last_idx).map_or(FAR, |s| s.tid);
+                        self.fast = Some(FastWin {
+                            tid,
+                            scan: Some(Scan {
+                                last_idx: self.last_idx,
+                                last_tid,
+                                slots,
+                                len: i as u8 + 1,
+                            }),
+                            sole: None,
+                            last_pos: self.last_pos,
+                            last_end: self.last_end,
+                            dist,
+                            end,
+                            local: LocalEffect::Untouched,
+                        });
+                    }
                     break;
                 }
+                clean = false;
+                matches += 1;
                 if dist == 0 && self.slots[i].hits > 0 && self.raw_hits[self.slots[i + 1].tid] == 0
                 {
                     winner = Some((i, dist, end));
@@ -260,7 +385,7 @@ impl Selector {
                     // Maybe a date-like text inside the message: keep the closest, go on.
                     if candidate.as_ref().map_or(FAR, |c| c.dist) > dist {
                         let mut v = Vec::new();
-                        copy_spans(&caps[tid], &mut v);
+                        candidate_spans(tpl, &mut scratch[tid], line, &mut v);
                         candidate = Some(Candidate { idx: i, dist, end, spans: v });
                     }
                     continue;
@@ -270,20 +395,37 @@ impl Selector {
             }
         }
 
+        let mut shaped = false;
         let (i, dist, end) = match winner {
             Some(w) => {
-                copy_spans(&caps[self.slots[w.0].tid], spans);
+                let s = &scratch[self.slots[w.0].tid];
+                shaped = s.fields.is_some();
+                if !shaped {
+                    copy_spans(&s.caps, spans);
+                }
                 w
             }
             None => {
                 let c = candidate?;
                 *spans = c.spans;
+                if matches == 1 {
+                    self.fast = Some(FastWin {
+                        tid: self.slots[c.idx].tid,
+                        scan: None,
+                        sole: Some(self.slots.get(self.last_idx).map_or(FAR, |s| s.tid)),
+                        last_pos: self.last_pos,
+                        last_end: self.last_end,
+                        dist: c.dist,
+                        end: c.end,
+                        local: LocalEffect::Untouched,
+                    });
+                }
                 (c.idx, c.dist, c.end)
             }
         };
         let tid = self.slots[i].tid;
         self.won(i, dist, end, &text, templates);
-        Some(tid)
+        Some((tid, shaped))
     }
 
     /// Replays `fw`, a quick decision another selector over the same templates made on
@@ -296,12 +438,37 @@ impl Selector {
         line: &str,
         fw: &FastWin,
     ) -> bool {
-        let i = self.last_idx;
-        if i >= self.slots.len()
-            || self.slots[i].tid != fw.tid
-            || self.last_pos != fw.last_pos
-            || self.last_end != fw.last_end
-        {
+        if self.last_pos != fw.last_pos || self.last_end != fw.last_end {
+            return false;
+        }
+        let last_tid = self.slots.get(self.last_idx).map_or(FAR, |s| s.tid);
+        let i = match &fw.scan {
+            None if fw.sole.is_some() => {
+                if fw.sole != Some(last_tid) {
+                    return false;
+                }
+                match self.slots.iter().position(|s| s.tid == fw.tid) {
+                    Some(i) => i,
+                    None => return false,
+                }
+            }
+            None => self.last_idx,
+            Some(scan) => {
+                let len = usize::from(scan.len);
+                let same_last = self.last_idx == scan.last_idx
+                    && self.slots.get(self.last_idx).map_or(FAR, |s| s.tid) == scan.last_tid;
+                let same_slots = self.slots.len() >= len
+                    && self.slots[..len]
+                        .iter()
+                        .zip(&scan.slots)
+                        .all(|(s, &t)| s.tid == usize::from(t));
+                if !(same_last && same_slots) {
+                    return false;
+                }
+                len - 1
+            }
+        };
+        if i >= self.slots.len() || self.slots[i].tid != fw.tid {
             return false;
         }
         self.raw_hits[fw.tid] += 1;

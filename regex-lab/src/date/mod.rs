@@ -10,6 +10,12 @@
 //! distance rules, bubble-up reordering), and `parse` turns its match into Unix time with
 //! `tz` (fixed offsets, local time via a glibc-identical `mktime`).
 //!
+//! Speed without a second semantics: the two templates nearly every log hits (syslog
+//! `Mon DD HH:MM:SS` and ISO 8601 at the line start) have hand-written matchers (`shape`)
+//! that give the regex's exact match or defer to it; conversion runs on integers and, away
+//! from DST changes, without `mktime`'s search. Each fast path is tested against the general
+//! one.
+//!
 //! # What the caller does with a result
 //!
 //! `detect(line)` returns:
@@ -29,15 +35,18 @@ mod detect;
 mod list;
 mod parse;
 mod pattern;
+mod shape;
 mod templates;
 mod tz;
 
-use crate::engine::{Captures, Regex, RegexOptions};
+use crate::engine::{Regex, RegexOptions};
 
 pub use detect::FastWin;
-use detect::Selector;
+use detect::{Scratch, Selector};
 use parse::{Converter, Field};
 use pattern::{Kind, Spec};
+use shape::Shape;
+use tz::LocalEffect;
 
 /// A date pattern that cannot be used, or a bad `--timezone`.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -170,10 +179,12 @@ pub(crate) struct Compiled {
     pub regex: Regex,
     /// strptime fields by group index, in group order.
     fields: Vec<(Field, usize)>,
+    /// A hand-written matcher equal to `regex`, for the commonest templates.
+    pub shape: Option<Shape>,
 }
 
 impl Compiled {
-    fn new(id: usize, spec: Spec, datepattern: &str) -> Result<Compiled, DateError> {
+    fn new(id: usize, spec: Spec, datepattern: &str, ex_year: &str) -> Result<Compiled, DateError> {
         let regex = Regex::new(&spec.regex, RegexOptions::default()).map_err(|e| {
             DateError::new(format!(
                 "datepattern `{datepattern}`: template `{}` does not compile ({}); fix the \
@@ -187,7 +198,8 @@ impl Compiled {
             .enumerate()
             .filter_map(|(i, n)| Some((Field::from_group(n.as_deref()?)?, i)))
             .collect();
-        Ok(Compiled { id, spec, regex, fields })
+        let shape = Shape::recognize(&spec.regex, ex_year);
+        Ok(Compiled { id, spec, regex, fields, shape })
     }
 
     pub(crate) fn flags(&self) -> u8 {
@@ -198,15 +210,19 @@ impl Compiled {
 /// Stateful detector: like fail2ban's, it remembers the last winner and reorders templates.
 pub struct DateDetector {
     templates: Vec<Compiled>,
-    caps: Vec<Captures>,
+    scratch: Vec<Scratch>,
     selector: Selector,
     spans: Vec<Option<(usize, usize)>>,
     converter: Converter,
     clock: Clock,
     none: bool,
-    /// The last conversion, (template, matched text, time): consecutive lines often carry
-    /// the same timestamp, and converting is a pure function of these (for a given clock).
-    memo: Option<(usize, String, Option<f64>)>,
+    /// The last conversion, (template, matched text, time), when its result depended on
+    /// the mktime memory (a time near a DST change). fail2ban's own cache returns the same
+    /// time for the same text on the next line, where converting again might not (glibc's
+    /// search starts from the offset found the first time). Any other conversion gives the
+    /// same result again, so the memo is then not kept (`memo_live` false).
+    memo: (usize, String, Option<f64>),
+    memo_live: bool,
 }
 
 impl std::fmt::Debug for DateDetector {
@@ -237,50 +253,66 @@ impl DateDetector {
         let templates = specs
             .into_iter()
             .enumerate()
-            .map(|(id, (spec, line))| Compiled::new(id, spec, &line))
+            .map(|(id, (spec, line))| Compiled::new(id, spec, &line, &ex_year))
             .collect::<Result<Vec<_>, _>>()?;
-        let caps = templates.iter().map(|t| t.regex.captures()).collect();
+        let scratch =
+            templates.iter().map(|t| Scratch { caps: t.regex.captures(), fields: None }).collect();
         let converter = Converter::new(tz::Zones::new(&clock.zone)?, clock.now);
         Ok(DateDetector {
             selector: Selector::new(templates.len()),
             templates,
-            caps,
+            scratch,
             spans: Vec::new(),
             converter,
             clock,
             none,
-            memo: None,
+            memo: (0, String::new(), None),
+            memo_live: false,
         })
     }
 
     /// fail2ban's `matchTime` + `getTime`: finds the date in `line` and converts it.
     pub fn detect(&mut self, line: &str) -> Option<DateHit> {
-        let tid = self.selector.select(&self.templates, &mut self.caps, line, &mut self.spans)?;
+        let (tid, shaped) =
+            self.selector.select(&self.templates, &mut self.scratch, line, &mut self.spans)?;
         let tpl = &self.templates[tid];
-        let (start, end) = self.spans.get(1).copied().flatten().unwrap_or((0, 0));
+        let fields = if shaped { self.scratch[tid].fields.as_ref() } else { None };
         let text = |i: usize| self.spans.get(i).copied().flatten().map(|(s, e)| &line[s..e]);
-        let whole = text(0).unwrap_or("");
-        let time = if start == end {
-            None
-        } else if let Some((_, _, t)) =
-            self.memo.as_ref().filter(|(id, w, _)| *id == tid && w.as_str() == whole)
-        {
-            *t
+        // A shape match is groups 0 and 1 both at `0..end`.
+        let ((start, end), whole) = match fields {
+            Some(f) => ((0, usize::from(f.end)), &line[..usize::from(f.end)]),
+            None => (self.spans.get(1).copied().flatten().unwrap_or((0, 0)), text(0).unwrap_or("")),
+        };
+        let (time, local) = if start == end {
+            (None, LocalEffect::Untouched)
+        } else if self.memo_live && self.memo.0 == tid && self.memo.1 == whole {
+            (self.memo.2, LocalEffect::Ambiguous)
         } else {
-            let t = match tpl.spec.kind {
-                Kind::Pattern => {
+            self.converter.effect = LocalEffect::Untouched;
+            let t = match (fields, tpl.spec.kind) {
+                (Some(f), _) => self.converter.fields(f, line),
+                (None, Kind::Pattern) => {
                     let fields = tpl.fields.iter().filter_map(|&(f, i)| Some((f, text(i)?)));
                     self.converter.strptime(fields)
                 }
-                Kind::Epoch { long, group } => text(group).and_then(|v| parse::epoch(v, long)),
-                Kind::Tai64n => text(1).and_then(parse::tai64n),
+                (None, Kind::Epoch { long, group }) => {
+                    text(group).and_then(|v| parse::epoch(v, long))
+                }
+                (None, Kind::Tai64n) => text(1).and_then(parse::tai64n),
             };
-            let mut w = self.memo.take().map(|(_, w, _)| w).unwrap_or_default();
-            w.clear();
-            w.push_str(whole);
-            self.memo = Some((tid, w, t));
-            t
+            let local = self.converter.effect;
+            self.memo_live = local == LocalEffect::Ambiguous;
+            if self.memo_live {
+                self.memo.0 = tid;
+                self.memo.1.clear();
+                self.memo.1.push_str(whole);
+                self.memo.2 = t;
+            }
+            (t, local)
         };
+        if let Some(fw) = self.selector.fast.as_mut() {
+            fw.local = local;
+        }
         Some(DateHit { start, end, template: tid, time })
     }
 
@@ -295,8 +327,18 @@ impl DateDetector {
     /// on another thread): true if this detector is in the state that decision depended on,
     /// so `detect` would have found the same date; then its counters and order are updated
     /// exactly as `detect` would. False: nothing changed, call `detect`.
+    ///
+    /// A decision whose time depended on the converting detector's mktime memory (a time
+    /// near a DST change) is never confirmed: this detector's memory may differ.
     pub fn confirm_fast(&mut self, line: &str, fw: &FastWin) -> bool {
-        self.selector.confirm_fast(&self.templates, line, fw)
+        if fw.local == LocalEffect::Ambiguous
+            || !self.selector.confirm_fast(&self.templates, line, fw)
+        {
+            return false;
+        }
+        self.converter.replay(fw.local);
+        self.memo_live = false;
+        true
     }
 
     /// Templates with hits, in the detector's current (possibly reordered) order.
@@ -368,7 +410,7 @@ impl DateDetector {
     /// Moves "now" (year inference, time-only dates). fail2ban-regex reads the real clock
     /// on every line; a long replay may call this to follow it.
     pub fn set_now(&mut self, now: f64) {
-        self.memo = None;
+        self.memo_live = false;
         self.clock.now = now;
         self.converter.set_now(now);
     }
@@ -406,6 +448,144 @@ mod tests {
         let clock = Clock { now: 0.0, zone: Zone::Named("Mars/Olympus".into()) };
         let e = DateDetector::new(None, clock).unwrap_err().to_string();
         assert!(e.contains("Mars/Olympus"), "{e}");
+    }
+
+    /// Lines for comparing the fast paths (shape matchers, integer conversion, periods,
+    /// replayed decisions) with the general ones: both layouts, invalid dates, the year
+    /// guess around now + 1 day, year ends, DST gaps and folds (2005 in the test zone),
+    /// and lines the shapes must not take.
+    const EDGE_LINES: &[&str] = &[
+        "Nov 25 20:44:19 host sshd[1]: x",
+        "Aug 14 11:59:59 host sshd[1]: x",
+        "Aug 14 11:59:59 host sshd[1]: again",
+        "Feb 30 10:00:00 host x",
+        "Feb 29 10:00:00 host x",
+        "Feb 29 10:00:00 2004 host x",
+        "Aug 15 12:00:00 host x",
+        "Aug 15 12:00:01 host x",
+        "Dec 31 23:59:59 host x",
+        "Jan  1 00:00:00 host x",
+        "Jan 01 00:00:00 host x",
+        "Mar 27 02:30:00 host gap",
+        "Oct 30 02:30:00 host fold",
+        "Oct 30 02:30:00 host fold again",
+        "Oct 30 01:59:59 host",
+        "Oct 30 03:00:00 host",
+        "Oct 30 02:30:00 2005 host",
+        "Oct 31 02:30:00 host fold 2004",
+        "Oct 31 02:10:00 host fold 2004",
+        "Oct 31 03:30:00 host",
+        "Oct 31 01:30:00 host",
+        "Jan 15 12:00:00 host",
+        "Jul 15 12:00:00 host",
+        "2005-10-30T02:10:00 host fold",
+        "Nov 31 20:44:19 host",
+        "Nov 25 24:00:00 host",
+        "Nov 25 20:44:60 host",
+        "Nov 25 20:44:19.123456 2005 host",
+        "Wed Nov 25 20:44:19 2005 host",
+        "2005-03-27T02:30:00 host gap",
+        "2005-10-30T02:30:00 host fold",
+        "2005-10-30 02:30:00 host fold",
+        "2005-10-30T02:30:00+0200 host",
+        "2026-11-25T20:44:19+0100 host sshd[1]: x",
+        "2015-04-16T18:02:50.321974+00:00 host sshd[1]: x",
+        "2005-02-30T10:00:00 host",
+        "2005-08-14 11:59:59,123 host",
+        "2005-08-14T11:59:59Zx host",
+        "Nov 25 20:44:19x host",
+        "[Nov 25 20:44:19] host",
+        "<38>1 2019-07-08T17:40:16.954167-04:00 host sshd 1 - - x",
+        "Nov  5 20:44:1\u{e9} host",
+        "  Nov 25 20:44:19 host",
+        "host Nov 25 20:44:19 x",
+        "\u{17f}ep 14 11:59:59 host",
+        "no date here",
+        "@4000000037c219bf2ef02e94 host",
+        "1124013599 host",
+    ];
+
+    fn general(mut d: DateDetector) -> DateDetector {
+        for t in &mut d.templates {
+            t.shape = None;
+        }
+        d.converter.local.plain = true;
+        d
+    }
+
+    fn clocks() -> Vec<Clock> {
+        vec![
+            Clock::fail2ban_tests(),
+            Clock { now: 1124013600.0, zone: Zone::Named("Australia/Lord_Howe".into()) },
+            Clock { now: 1131000000.0, zone: Zone::Named("America/New_York".into()) },
+            Clock { now: 1124013600.0, zone: Zone::Fixed(3600) },
+        ]
+    }
+
+    /// The edge lines in a shuffled, repeating order.
+    fn edge_sequence() -> Vec<&'static str> {
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        (0..4000)
+            .map(|i| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                // Runs of one line now and then, as real logs have.
+                let k = if i % 7 < 3 {
+                    (seed % 3) as usize
+                } else {
+                    (seed % EDGE_LINES.len() as u64) as usize
+                };
+                EDGE_LINES[k]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fast_paths_equal_general_paths() {
+        for patterns in [None, Some(vec!["{^LN-BEG}".to_string()])] {
+            for clock in clocks() {
+                let new = || DateDetector::new(patterns.as_deref(), clock.clone()).unwrap();
+                let (mut fast, mut slow) = (new(), general(new()));
+                assert!(fast.templates.iter().filter(|t| t.shape.is_some()).count() == 2);
+                for (i, line) in edge_sequence().into_iter().enumerate() {
+                    assert_eq!(fast.detect(line), slow.detect(line), "{clock:?} {line}");
+                    if i % 97 == 0 {
+                        assert_eq!(fast.template_states(), slow.template_states());
+                    }
+                }
+                assert_eq!(fast.template_hits(), slow.template_hits());
+            }
+        }
+    }
+
+    /// As parallel replay does: two workers detect alternate batches on their own, the
+    /// sequencer confirms their quick decisions in line order and detects the rest; every
+    /// date and the final state equal one detector's on the whole sequence.
+    #[test]
+    fn confirmed_decisions_equal_sequential_detection() {
+        for clock in clocks() {
+            let new = || DateDetector::new(None, clock.clone()).unwrap();
+            let (mut workers, mut sequencer, mut reference) = ([new(), new()], new(), new());
+            let lines = edge_sequence();
+            let mut confirmed = 0;
+            for (b, batch) in lines.chunks(7).enumerate() {
+                let w = &mut workers[b % 2];
+                let out: Vec<_> =
+                    batch.iter().map(|l| (w.detect(l), w.last_fast().cloned())).collect();
+                for (line, (hit, fast)) in batch.iter().zip(out) {
+                    let got = if fast.is_some_and(|fw| sequencer.confirm_fast(line, &fw)) {
+                        confirmed += 1;
+                        hit
+                    } else {
+                        sequencer.detect(line)
+                    };
+                    assert_eq!(got, reference.detect(line), "{clock:?} {line}");
+                }
+            }
+            assert_eq!(sequencer.template_states(), reference.template_states());
+            assert!(confirmed > lines.len() / 3, "{confirmed}");
+        }
     }
 
     #[test]

@@ -14,7 +14,8 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-use super::tz::{line_zone_minutes, Mktime, Zones};
+use super::shape::Fields;
+use super::tz::{line_zone_minutes, LocalEffect, LocalTime, Zones};
 
 /// The strptime fields fail2ban looks at (other named groups are ignored).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,16 +90,59 @@ pub(crate) struct Converter {
     pub zones: Zones,
     /// "now" as a local wall clock (Python's `MyTime.now()`, microsecond precision).
     now: DateTime,
-    mktime: Mktime,
+    /// `now` in microseconds since 1970-01-01T00:00 as if it were UTC, when its year is in
+    /// [`ARITHMETIC_YEARS`].
+    now_micros: Option<i64>,
+    pub(crate) local: LocalTime,
+    /// What the last conversion did to the mktime memory.
+    pub effect: LocalEffect,
 }
 
+/// Years for which [`Converter::finish`] computes with integers: every shift it makes (a
+/// zone offset, a day, a year back) stays far inside jiff's ranges, so none of the range
+/// errors the general code can meet is possible. Other years take the general code.
+const ARITHMETIC_YEARS: std::ops::RangeInclusive<i64> = 1000..=9000;
+
 fn int(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
+        return Some(b.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')));
+    }
     s.trim().parse().ok()
+}
+
+/// Days from 1970-01-01 to a valid proleptic Gregorian date (Hinnant's `days_from_civil`);
+/// `None` if the month or day does not exist, as `Date::new` decides.
+fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=days_in_month).contains(&day) {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
 }
 
 impl Converter {
     pub(crate) fn new(zones: Zones, now: f64) -> Converter {
-        let mut c = Converter { now: DateTime::default(), zones, mktime: Mktime::default() };
+        let mut c = Converter {
+            now: DateTime::default(),
+            now_micros: None,
+            zones,
+            local: LocalTime::default(),
+            effect: LocalEffect::Untouched,
+        };
         c.set_now(now);
         c
     }
@@ -107,6 +151,30 @@ impl Converter {
         let micros = (now * 1e6).round() as i64;
         let ts = Timestamp::from_microsecond(micros).unwrap_or(Timestamp::UNIX_EPOCH);
         self.now = ts.to_zoned(self.zones.local.clone()).datetime();
+        self.now_micros = ARITHMETIC_YEARS
+            .contains(&i64::from(self.now.year()))
+            .then(|| self.now.to_zoned(TimeZone::UTC).ok())
+            .flatten()
+            .map(|z| z.timestamp().as_microsecond());
+    }
+
+    /// Puts the mktime memory where a conversion with `effect` left another converter.
+    pub(crate) fn replay(&mut self, effect: LocalEffect) {
+        self.local.replay(effect);
+    }
+
+    /// Time of a match read by a [`super::shape`] matcher: what [`Converter::strptime`]
+    /// gives for the same groups (month and day are always there; `a` and `f` are ignored).
+    pub(crate) fn fields(&mut self, f: &Fields, line: &str) -> Option<f64> {
+        self.effect = LocalEffect::Untouched;
+        let zone = match f.zone {
+            (s, e) if s < e => Some(line_zone_minutes(&line[usize::from(s)..usize::from(e)])?),
+            _ => None,
+        };
+        let year = f.year.map_or(i64::from(self.now.year()), i64::from);
+        let hms = (i64::from(f.hour), i64::from(f.minute), i64::from(f.second));
+        let (month, day) = (i64::from(f.month), i64::from(f.day));
+        self.finish(year, month, day, hms, zone, f.year.is_none(), false)
     }
 
     /// Time of a strptime-style match. `fields` are (field, text) in group order.
@@ -119,6 +187,7 @@ impl Converter {
         let (mut hour, mut minute, mut second) = (0i64, 0i64, 0i64);
         let (mut weekday, mut julian, mut week) = (None, None, None);
         let mut zone_minutes = None;
+        self.effect = LocalEffect::Untouched;
         let am_pm = fields.clone().find(|(f, _)| *f == Field::AmPm).map(|(_, v)| v.to_lowercase());
         for (field, v) in fields {
             match field {
@@ -195,8 +264,64 @@ impl Converter {
         )
     }
 
+    /// The end of strptime and fail2ban's year/day guesses, with integers (see
+    /// [`ARITHMETIC_YEARS`]); [`Converter::finish_general`] otherwise. Each step is the
+    /// general code's, on seconds since 1970-01-01T00:00 of the naive wall clock.
     #[allow(clippy::too_many_arguments)]
     fn finish(
+        &mut self,
+        year: i64,
+        month: i64,
+        day: i64,
+        (hour, minute, second): (i64, i64, i64),
+        zone_minutes: Option<i32>,
+        assume_year: bool,
+        assume_today: bool,
+    ) -> Option<f64> {
+        let Some(now) = self.now_micros.filter(|_| ARITHMETIC_YEARS.contains(&year)) else {
+            let hms = (hour, minute, second);
+            return self.finish_general(
+                year,
+                month,
+                day,
+                hms,
+                zone_minutes,
+                assume_year,
+                assume_today,
+            );
+        };
+        let days = days_from_civil(year, month, day)?;
+        if !(0..24).contains(&hour) || !(0..60).contains(&minute) || !(0..60).contains(&second) {
+            return None;
+        }
+        let mut dt = days * 86_400 + hour * 3600 + minute * 60 + second;
+        let offset_secs =
+            zone_minutes.map(|m| i64::from(m) * 60).or(self.zones.fixed.map(i64::from));
+        if let Some(off) = offset_secs {
+            dt -= off;
+        }
+        // `now` has microseconds: compare in microseconds, as the DateTimes compare.
+        if assume_today && dt * 1_000_000 > now {
+            dt -= 86_400;
+        }
+        if assume_year && dt * 1_000_000 > now + 86_400_000_000 {
+            dt = days_from_civil(year - 1, month, day)? * 86_400 + dt.rem_euclid(86_400);
+        }
+        match offset_secs {
+            Some(_) => Some(dt as f64),
+            None => self.local_to_unix(dt),
+        }
+    }
+
+    /// Python's `time.mktime` of a naive wall clock (seconds as if UTC).
+    fn local_to_unix(&mut self, naive: i64) -> Option<f64> {
+        let (t, effect) = self.local.convert(&self.zones.local, naive);
+        self.effect = effect;
+        t.map(|t| t as f64)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish_general(
         &mut self,
         year: i64,
         month: i64,
@@ -226,11 +351,10 @@ impl Converter {
             dt = civil_date(year - 1, month, day)?.to_datetime(dt.time());
         }
         let naive = dt.to_zoned(TimeZone::UTC).ok()?.timestamp().as_second();
-        let t = match offset_secs {
-            Some(_) => naive,
-            None => self.mktime.convert(&self.zones.local, naive)?,
-        };
-        Some(t as f64)
+        match offset_secs {
+            Some(_) => Some(naive as f64),
+            None => self.local_to_unix(naive),
+        }
     }
 }
 
@@ -243,6 +367,13 @@ fn civil_date(year: i64, month: i64, day: i64) -> Option<Date> {
 
 /// Index of `v` (lower-cased) in `names`, compared on the first `len` chars (3 for `%b`/`%a`).
 fn name_index(names: &[&str], v: &str, len: usize) -> Option<i64> {
+    if v.is_ascii() {
+        let eq = |n: &str| n.eq_ignore_ascii_case(v);
+        return names
+            .iter()
+            .position(|n| if len == usize::MAX { eq(n) } else { n.get(..len).is_some_and(eq) })
+            .map(|i| i as i64);
+    }
     let v = v.to_lowercase();
     names
         .iter()
@@ -340,6 +471,90 @@ mod tests {
         let twelve =
             [(Year, "2005"), (MonthAbbr, "Aug"), (Day, "14"), (Hour12, "12"), (AmPm, "am")];
         assert_eq!(t(&mut c, &twelve), Some(1123970400.0));
+    }
+
+    /// The integer `finish` (with the period shortcut of `LocalTime`) against the jiff one
+    /// (with plain `Mktime`), call for call on one sequence, so that the mktime memory is
+    /// compared too: DST gaps and folds in zones with 1 h, 30 min and southern-hemisphere
+    /// changes, year and range edges, invalid dates, fixed offsets, both guesses.
+    #[test]
+    fn integer_finish_equals_general() {
+        let mut seed = 0x853c_49e6_748f_ea9bu64;
+        let mut below = |n: i64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as i64
+        };
+        let zones = [
+            "CET-01CEST-02,M3.5.0,M10.5.0",
+            "Europe/Berlin",
+            "America/New_York",
+            "Australia/Lord_Howe",
+            "Australia/Sydney",
+            "America/Sao_Paulo",
+            "Asia/Kolkata",
+            "UTC",
+        ];
+        let nows = [1124013600.0, 1104537600.5, 1111885200.25, 1130630400.0, 1790000000.0, 1.0];
+        let (mut checked, mut shortcut) = (0, 0);
+        for name in zones {
+            let tz = TimeZone::get(name).or_else(|_| TimeZone::posix(name)).unwrap();
+            // Transition instants around the nows, as wall clocks: where gaps and folds are.
+            let edges: Vec<i64> = tz
+                .following(Timestamp::from_second(1_070_000_000).unwrap())
+                .take(50)
+                .map(|t| t.timestamp().to_zoned(tz.clone()).datetime())
+                .map(|dt| dt.to_zoned(TimeZone::UTC).unwrap().timestamp().as_second())
+                .collect();
+            for fixed in [None, Some(3600), Some(-19800)] {
+                for &now in &nows {
+                    let zones = Zones { local: tz.clone(), fixed };
+                    let mut fast = Converter::new(zones.clone(), now);
+                    let mut general = Converter::new(zones, now);
+                    general.local.plain = true;
+                    for _ in 0..3000 {
+                        let (y, mo, d, h, mi, s) = if !edges.is_empty() && below(3) > 0 {
+                            let e = edges[below(edges.len() as i64) as usize] + below(10800) - 5400;
+                            let dt = Timestamp::from_second(e)
+                                .unwrap()
+                                .to_zoned(TimeZone::UTC)
+                                .datetime();
+                            let (h, mi, s) =
+                                (dt.hour().into(), dt.minute().into(), dt.second().into());
+                            (dt.year().into(), dt.month().into(), dt.day().into(), h, mi, s)
+                        } else {
+                            let years =
+                                [1, 999, 1000, 2004, 2005, 2006, 2025, 9000, 9001, 9999, 10000];
+                            let y = years[below(years.len() as i64) as usize];
+                            (y, below(15) - 1, below(34) - 1, below(26) - 1, below(61), below(62))
+                        };
+                        let zone = [None, None, None, Some(0), Some(120), Some(-330), Some(1439)]
+                            [below(7) as usize];
+                        let (ay, at) = (below(2) == 0, below(5) == 0);
+                        let a = fast.finish(y, mo, d, (h, mi, s), zone, ay, at);
+                        let b = general.finish_general(y, mo, d, (h, mi, s), zone, ay, at);
+                        assert_eq!(a, b, "{name} fixed={fixed:?} now={now} {y}-{mo}-{d} {h}:{mi}:{s} z={zone:?} {ay} {at}");
+                        checked += 1;
+                        shortcut += usize::from(matches!(fast.effect, LocalEffect::Unique(_)));
+                    }
+                }
+            }
+        }
+        assert!(checked > 100_000 && shortcut > 10_000, "{checked} {shortcut}");
+    }
+
+    #[test]
+    fn days_from_civil_equals_jiff() {
+        for year in 1..=9999 {
+            for month in 0..=13 {
+                for day in [0, 1, 15, 28, 29, 30, 31, 32] {
+                    let jiff = civil_date(year, month, day)
+                        .map(|d| d.since(Date::constant(1970, 1, 1)).unwrap().get_days() as i64);
+                    assert_eq!(days_from_civil(year, month, day), jiff, "{year}-{month}-{day}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -132,6 +132,114 @@ impl Mktime {
     }
 }
 
+/// What a conversion did to [`Mktime`]'s memory, so that another `Mktime` can be put in the
+/// same state without converting (parallel replay confirms worker results in line order).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum LocalEffect {
+    /// No local-time conversion happened (zone in the line, fixed offset, no valid date).
+    #[default]
+    Untouched,
+    /// The result did not depend on the memory, which is now this.
+    Unique(i64),
+    /// The result may depend on the memory (near a transition, or no result).
+    Ambiguous,
+}
+
+/// How far a time must be from any zone transition for [`Period`] to convert it: more than
+/// any two offsets can differ (jiff bounds offsets to ±25:59:59), so glibc's search, from
+/// whatever offset it remembers, lands inside the period at once.
+const MARGIN: i64 = 3 * 86_400;
+
+/// Unix times `lo..=hi` share one offset and lie at least [`MARGIN`] from any transition.
+/// A wall-clock time whose candidate `naive - offset` falls inside has exactly one solution,
+/// and [`Mktime::convert`] finds it whatever its memory: its first probe `naive + guess` is
+/// within 52 h of the solution, so inside the period, so the second probe is the solution.
+#[derive(Clone, Copy, Debug)]
+struct Period {
+    lo: i64,
+    hi: i64,
+    offset: i64,
+}
+
+impl Period {
+    /// The period around Unix time `t`, if `t` is far enough from the transitions.
+    fn around(tz: &TimeZone, t: i64) -> Option<Period> {
+        let ts = Timestamp::from_second(t).ok()?;
+        let offset = i64::from(tz.to_offset_info(ts).offset().seconds());
+        let prev = tz.preceding(ts).next().map(|x| x.timestamp().as_second());
+        let next = tz.following(ts).next().map(|x| x.timestamp().as_second());
+        // Whether the bounds of `preceding`/`following` are strict does not matter: the
+        // margin keeps `t` away from both.
+        let lo = prev.map_or(i64::MIN / 4, |p| p + MARGIN);
+        let hi = next.map_or(i64::MAX / 4, |n| n - MARGIN);
+        let offset_at = |x: i64| {
+            let x = x.clamp(Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
+            Timestamp::from_second(x)
+                .ok()
+                .map(|x| i64::from(tz.to_offset_info(x).offset().seconds()))
+        };
+        let sane = offset_at(lo) == Some(offset) && offset_at(hi) == Some(offset);
+        (lo <= t && t <= hi && sane).then_some(Period { lo, hi, offset })
+    }
+}
+
+/// How many periods [`LocalTime`] remembers: logs mixing dates from several years (the
+/// sample tests, rotated archives) still convert by subtraction.
+const PERIODS: usize = 8;
+
+/// [`Mktime`] with a shortcut: conversions far from zone transitions are a subtraction.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LocalTime {
+    mktime: Mktime,
+    periods: [Option<Period>; PERIODS],
+    /// The slot the next new period replaces.
+    next: usize,
+    /// The slot that converted last (tried first).
+    last: usize,
+    /// Tests: plain `Mktime`, to compare with.
+    #[cfg(test)]
+    pub plain: bool,
+}
+
+impl LocalTime {
+    /// Exactly [`Mktime::convert`] (result and memory), plus what it did to the memory.
+    pub(crate) fn convert(&mut self, tz: &TimeZone, naive: i64) -> (Option<i64>, LocalEffect) {
+        #[cfg(test)]
+        if self.plain {
+            return (self.mktime.convert(tz, naive), LocalEffect::Ambiguous);
+        }
+        // At most one period can hold the solution (it is unique), so the order of the
+        // search does not matter.
+        let hit = |p: &Option<Period>| p.filter(|p| (p.lo..=p.hi).contains(&(naive - p.offset)));
+        let found = hit(&self.periods[self.last]).or_else(|| {
+            let i = self.periods.iter().position(|p| hit(p).is_some())?;
+            self.last = i;
+            self.periods[i]
+        });
+        if let Some(p) = found {
+            self.mktime.guess = -p.offset;
+            return (Some(naive - p.offset), LocalEffect::Unique(-p.offset));
+        }
+        let t = self.mktime.convert(tz, naive);
+        let effect = match t.and_then(|t| Some((t, Period::around(tz, t)?))) {
+            Some((t, p)) if t == naive - p.offset => {
+                self.periods[self.next] = Some(p);
+                self.next = (self.next + 1) % PERIODS;
+                LocalEffect::Unique(self.mktime.guess)
+            }
+            _ => LocalEffect::Ambiguous,
+        };
+        (t, effect)
+    }
+
+    /// Puts the memory where a conversion with `effect` left another `LocalTime`.
+    pub(crate) fn replay(&mut self, effect: LocalEffect) {
+        if let LocalEffect::Unique(guess) = effect {
+            self.mktime.guess = guess;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
