@@ -1,0 +1,123 @@
+//! The ASCII code of a regex (PCRE2 without UTF and Unicode properties, which
+//! `engine::Regex::search` uses for ASCII subjects because it is faster) finds exactly what
+//! the Unicode code finds: the same match or no match and the same span for every group,
+//! for every regex of every stock filter (all sshd modes included) and of the default date
+//! templates' shapes, on every ASCII line of fail2ban's sample logs, as fail2ban builds
+//! the texts (`line\n`, the line with its date cut out, the prefregex `content`).
+
+use std::collections::BTreeSet;
+
+use regex_lab::config::{self, ConfigSource, FilterSpec};
+use regex_lab::date::{Clock, DateDetector};
+use regex_lab::engine::Regex;
+use regex_lab::filter::{Filter, FilterOptions};
+
+mod date_support;
+
+/// Both codes on one text: (matched, every group's span).
+fn both(r: &Regex, text: &str) -> [(bool, Vec<Option<(usize, usize)>>); 2] {
+    let run = |unicode: bool| {
+        let mut caps = r.captures();
+        let found =
+            if unicode { r.search_unicode(text, &mut caps) } else { r.search(text, &mut caps) };
+        let found = found.unwrap_or(false);
+        (found, (0..caps.len()).map(|i| caps.get(i).filter(|_| found)).collect())
+    };
+    [run(false), run(true)]
+}
+
+#[test]
+#[cfg_attr(
+    not(all(host_has = "fail2ban", host_has = "fail2ban_samples")),
+    ignore = "needs fail2ban's stock filters and sample logs (apt-get install fail2ban)"
+)]
+fn ascii_code_finds_what_the_unicode_code_finds() {
+    let mut lines = BTreeSet::new();
+    for path in date_support::sample_files() {
+        lines.extend(date_support::lines_of(&path).into_iter().filter(|l| l.is_ascii()));
+    }
+    let source = ConfigSource::Dir("/etc/fail2ban".into());
+    let mut specs: Vec<String> = std::fs::read_dir("/etc/fail2ban/filter.d")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".conf").map(str::to_string))
+        .filter(|n| !n.ends_with("common"))
+        .collect();
+    specs.extend(["normal", "ddos", "extra", "aggressive"].map(|m| format!("sshd[mode={m}]")));
+    let mut dates = DateDetector::new(None, Clock::fail2ban_tests()).unwrap();
+    let cut: Vec<String> = lines
+        .iter()
+        .filter_map(|l| dates.detect(l).map(|h| format!("{}{}\n", &l[..h.start], &l[h.end..])))
+        .collect();
+    let mut texts: BTreeSet<String> = lines.iter().map(|l| format!("{l}\n")).collect();
+    texts.extend(cut);
+
+    let (mut regexes, mut seen) = (Vec::new(), BTreeSet::new());
+    for spec in &specs {
+        let Ok(def) = config::load_filter(&source, &FilterSpec::parse(spec).unwrap()) else {
+            continue;
+        };
+        let Ok(filter) = Filter::new(&def, &FilterOptions::default()) else { continue };
+        // The prefregexes' `content`, as the failregexes see it.
+        if let Some(p) = filter.prefregex() {
+            let g = p.regex().group_index("content");
+            let mut caps = p.captures();
+            let base: Vec<String> = texts.iter().cloned().collect();
+            for t in &base {
+                if let (Ok(true), Some(g)) = (p.regex().search(t, &mut caps), g) {
+                    if let Some(c) = caps.text(t, g) {
+                        texts.insert(format!("{c}\n"));
+                    }
+                }
+            }
+        }
+        let all =
+            filter.prefregex().into_iter().chain(filter.failregex()).chain(filter.ignoreregex());
+        for r in all {
+            if seen.insert((r.expanded().to_string(), filter.maxlines() > 1)) {
+                regexes.push((spec.clone(), r.expanded().to_string(), filter.maxlines() > 1));
+            }
+        }
+    }
+    let (mut pairs, mut matches) = (0u64, 0u64);
+    for (spec, pattern, multiline) in &regexes {
+        let opts = regex_lab::engine::RegexOptions { multiline: *multiline, caseless: false };
+        let r = Regex::new(pattern, opts).unwrap();
+        for t in &texts {
+            let [ascii, unicode] = both(&r, t);
+            assert_eq!(ascii, unicode, "{spec}: {pattern}\n  on {t:?}");
+            pairs += 1;
+            matches += u64::from(ascii.0);
+        }
+    }
+    eprintln!(
+        "{} regexes x {} texts: {pairs} pairs identical, {matches} of them matches",
+        regexes.len(),
+        texts.len()
+    );
+    assert!(regexes.len() > 200 && matches > 2000, "{} regexes, {matches} matches", regexes.len());
+}
+
+/// Patterns where Unicode matters keep the Unicode code, and ASCII subjects of an ASCII
+/// pattern the ASCII one: crafted edge cases of classes, case folding and boundaries.
+#[test]
+fn ascii_and_unicode_codes_agree_on_crafted_cases() {
+    let cases: &[(&str, &[&str])] = &[
+        (r"^\w+\s\d+\b", &["abc 123 x", "a_b\t9", "é 1", "ab\x1c12"]),
+        (r"(?i)^user (?P<u>[a-z]+)$", &["USER Bob\n", "user ſam\n", "user KELVIN\n"]),
+        (r"[[:alpha:]]+[[:punct:]]+[[:space:]]*$", &["ab!?\x0b\n", "x$+<=>^`|~ \n"]),
+        (r"^.{3}(?<=b.)c", &["abxc", "abcc", "äbcc"]),
+        (r"\p{Lu}\X\R", &["Ab\r\n", "Éb\n"]),
+        (r"^\x{e9}", &["\u{e9}", "e"]),
+        (r"^é+$", &["ééé", "e"]),
+    ];
+    for (pattern, texts) in cases {
+        for caseless in [false, true] {
+            let opts = regex_lab::engine::RegexOptions { multiline: false, caseless };
+            let r = Regex::new(pattern, opts).unwrap();
+            for t in *texts {
+                let [ascii, unicode] = both(&r, t);
+                assert_eq!(ascii, unicode, "{pattern} (caseless {caseless}) on {t:?}");
+            }
+        }
+    }
+}
