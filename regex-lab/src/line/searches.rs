@@ -139,6 +139,31 @@ impl Searcher {
 
     /// Searches the line whose regex text is `pre + post` (the line with its date cut out).
     pub fn run(&mut self, pre: &str, post: &str, out: &mut LineMatches) {
+        self.text0.clear();
+        self.text0.push_str(pre);
+        self.text0.push_str(post);
+        self.text0.push('\n');
+        let text0 = std::mem::take(&mut self.text0);
+        self.search(&text0, out);
+        self.text0 = text0;
+    }
+
+    /// [`Searcher::run`] on `line[..start] + line[end..]`, where `line_nl` is the line
+    /// followed by `"\n"` (as lines are stored in a replay's batches). When the date starts
+    /// the line (syslog, ISO 8601), the prefregex's text `post + "\n"` is `line_nl[end..]`
+    /// itself, and no copy is made: PCRE2 sees the very same bytes either way.
+    pub fn run_line(&mut self, line_nl: &str, start: usize, end: usize, out: &mut LineMatches) {
+        debug_assert!(line_nl.ends_with('\n'));
+        if start == 0 {
+            self.search(&line_nl[end..], out);
+        } else {
+            let line = &line_nl[..line_nl.len() - 1];
+            self.run(&line[..start], &line[end..], out);
+        }
+    }
+
+    /// The searches, on the prefregex's text `text0` (`pre + post + "\n"`).
+    fn search(&mut self, text0: &str, out: &mut LineMatches) {
         out.clear();
         // Fields apart: the filter is borrowed, never cloned per line (its `Arc` counter is
         // shared with other threads).
@@ -147,17 +172,13 @@ impl Searcher {
             pref_caps,
             fail_caps,
             ign_caps,
-            text0,
+            text0: _,
             text1,
             candidates,
             ign_candidates,
             keep_pref_groups,
         } = self;
         let f: &Filter = filter;
-        text0.clear();
-        text0.push_str(pre);
-        text0.push_str(post);
-        text0.push('\n');
 
         // With many more failregexes than ignoreregexes, ignoreregexes run first.
         if !f.ignoreregex().is_empty()
@@ -167,8 +188,10 @@ impl Searcher {
             return;
         }
 
-        // The prefregex; a non-empty `content` is what the failregexes see.
-        let mut use_text1 = false;
+        // The prefregex; a non-empty `content` is what the failregexes see: `content + "\n"`,
+        // a slice of `text0` when `content` ends where the line does (`...(.+)$`, the usual
+        // case), else a copy in `text1`.
+        let mut content: Option<&str> = None;
         if let (Some(pref), Some(caps)) = (f.prefregex(), pref_caps.as_mut()) {
             out.pref_searched = true;
             // A prefregex that cannot match this text (a literal it needs is missing) is not
@@ -179,25 +202,33 @@ impl Searcher {
                 return;
             }
             out.pref_groups_wanted = *keep_pref_groups;
-            text1.clear();
             // `content` as fail2ban pops it from the groups (after `alt_`/`tuple_` merges).
             if pref.alt().is_empty() && pref.tuple().is_empty() {
-                if let Some(c) = pref.group_of(key::CONTENT).and_then(|g| caps.text(text0, g)) {
-                    text1.push_str(c);
+                let span = pref.group_of(key::CONTENT).and_then(|g| caps.get(g));
+                match span {
+                    Some((s, e)) if s < e && e + 1 == text0.len() => content = Some(&text0[s..]),
+                    Some((s, e)) if s < e => {
+                        text1.clear();
+                        text1.push_str(&text0[s..e]);
+                        text1.push('\n');
+                        content = Some(text1.as_str());
+                    }
+                    _ => {}
                 }
             } else if let Some(super::Value::Str(c)) =
                 groups_of(pref, caps, text0).pop(key::CONTENT)
             {
-                text1.push_str(&c);
-            }
-            if !text1.is_empty() {
-                text1.push('\n');
-                use_text1 = true;
+                if !c.is_empty() {
+                    text1.clear();
+                    text1.push_str(&c);
+                    text1.push('\n');
+                    content = Some(text1.as_str());
+                }
             }
         }
 
         // The failregexes the prefilter proposes, in order (the others cannot match).
-        let text: &str = if use_text1 { text1 } else { text0 };
+        let text: &str = content.unwrap_or(text0);
         f.fail_prefilter().candidates(text, candidates);
         for &i in candidates.iter() {
             let i = i as usize;
@@ -219,8 +250,8 @@ impl Searcher {
         if !out.hits.is_empty() || out.pref_groups_wanted {
             out.text.push_str(text0);
             out.split = text0.len();
-            if use_text1 {
-                out.text.push_str(text1);
+            if let Some(c) = content {
+                out.text.push_str(c);
                 out.content = true;
             }
             if let (Some(pref), Some(caps)) = (f.prefregex(), pref_caps.as_ref()) {
