@@ -282,3 +282,59 @@ fn ignore(
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FilterDef;
+
+    fn searcher(pref: &str, fail: &[&str], ignore: &[&str]) -> Searcher {
+        let def = FilterDef {
+            name: "t".into(),
+            prefregex: Some(pref.to_string()),
+            failregex: fail.iter().map(|s| s.to_string()).collect(),
+            ignoreregex: ignore.iter().map(|s| s.to_string()).collect(),
+            maxlines: Some(1),
+            ..Default::default()
+        };
+        let mut s =
+            Searcher::new(Arc::new(Filter::from_expanded(&def, &Default::default()).unwrap()));
+        s.keep_prefregex_groups(true);
+        s
+    }
+
+    /// `run_line` (subjects sliced from the line when they can be) finds what `run` (subjects
+    /// copied) finds: same spans, same texts, whether `content` ends the line or not and
+    /// whether the date starts it or not.
+    #[test]
+    fn slices_and_copies_give_the_same_matches() {
+        let mut s = searcher(
+            r"^(?P<mlfid>\s*\S+ d\[\d+\]: )(?:pre: )?(?P<content>.+?)(?: tail)?$",
+            &[
+                r"^fail from (?P<ip4>[\d.]+)$",
+                r"^fail from (?P<ip4>[\d.]+) x",
+                r"^(?P<user>\w+) from (?P<ip4>[\d.]+)",
+            ],
+            &[r"ignored"],
+        );
+        let lines = [
+            ("D h d[1]: fail from 1.2.3.4", 0, 1),
+            ("D h d[1]: pre: fail from 1.2.3.4 tail", 0, 1),
+            ("D h d[1]: fail from 1.2.3.4 x tail", 0, 1),
+            ("h d[1]: Dfail from 1.2.3.4", 8, 9),
+            ("h d[1]: bob from 1.2.3.4 ignored", 0, 0),
+            ("D h d[1]: ", 0, 1),
+            ("no match at all", 0, 1),
+        ];
+        let mut hit = 0;
+        for (line, start, end) in lines {
+            let (mut a, mut b) = (LineMatches::default(), LineMatches::default());
+            s.run(&line[..start], &line[end..], &mut a);
+            s.run_line(&format!("{line}\n"), start, end, &mut b);
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{line:?}");
+            assert!(a.pref_searched, "{line:?}");
+            hit += usize::from(!a.hits.is_empty());
+        }
+        assert_eq!(hit, 4, "the lines above are meant to hit four times");
+    }
+}
