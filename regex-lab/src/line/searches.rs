@@ -115,6 +115,11 @@ pub struct Searcher {
     candidates: Vec<u32>,
     ign_candidates: Vec<u32>,
     keep_pref_groups: bool,
+    /// The prefregex's prefilter, unless it accepts every text.
+    pref_filtered: bool,
+    /// The prefregex's `content` group, when `content` is that group's text (no `alt_` or
+    /// `tuple_` groups to merge first).
+    content_group: Option<usize>,
 }
 
 impl Searcher {
@@ -123,12 +128,17 @@ impl Searcher {
             pref_caps: filter.prefregex().map(FilterRegex::captures),
             fail_caps: filter.failregex().iter().map(FilterRegex::captures).collect(),
             ign_caps: filter.ignoreregex().iter().map(FilterRegex::captures).collect(),
-            filter,
             text0: String::new(),
             text1: String::new(),
             candidates: Vec::new(),
             ign_candidates: Vec::new(),
             keep_pref_groups: false,
+            pref_filtered: filter.prefregex().is_some() && !filter.pref_prefilter().always(0),
+            content_group: filter
+                .prefregex()
+                .filter(|p| p.alt().is_empty() && p.tuple().is_empty())
+                .and_then(|p| p.group_of(key::CONTENT)),
+            filter,
         }
     }
 
@@ -177,6 +187,8 @@ impl Searcher {
             candidates,
             ign_candidates,
             keep_pref_groups,
+            pref_filtered,
+            content_group,
         } = self;
         let f: &Filter = filter;
 
@@ -196,7 +208,7 @@ impl Searcher {
             out.pref_searched = true;
             // A prefregex that cannot match this text (a literal it needs is missing) is not
             // searched: the answer is the same.
-            out.pref_matched = f.pref_prefilter().may_match(0, text0)
+            out.pref_matched = (!*pref_filtered || f.pref_prefilter().may_match(0, text0))
                 && search(pref, text0, caps, RegexKind::Prefregex, 0, &mut out.aborted);
             if !out.pref_matched {
                 return;
@@ -204,7 +216,7 @@ impl Searcher {
             out.pref_groups_wanted = *keep_pref_groups;
             // `content` as fail2ban pops it from the groups (after `alt_`/`tuple_` merges).
             if pref.alt().is_empty() && pref.tuple().is_empty() {
-                let span = pref.group_of(key::CONTENT).and_then(|g| caps.get(g));
+                let span = content_group.and_then(|g| caps.get(g));
                 match span {
                     Some((s, e)) if s < e && e + 1 == text0.len() => content = Some(&text0[s..]),
                     Some((s, e)) if s < e => {
