@@ -122,9 +122,12 @@ impl LineReader {
         self.line_no
     }
 
-    /// Appends the next lines to `text`, back to back, and the end of each in `text` to
-    /// `ends`, until `ends` holds `max_lines` or `text` at least `max_bytes`. Returns false
-    /// once the input is exhausted.
+    /// Appends the next lines to `text`, each followed by `"\n"`, and the end of each (where
+    /// its `"\n"` is; the next line starts after it) to `ends`, until `ends` holds `max_lines`
+    /// or `text` at least `max_bytes`. Returns false once the input is exhausted.
+    ///
+    /// Why the `"\n"`: the regexes see a line's text followed by `"\n"`, which is then a
+    /// slice of `text` rather than a copy (see [`crate::line::Searcher::run_line`]).
     pub fn read_lines(
         &mut self,
         text: &mut String,
@@ -144,12 +147,19 @@ impl LineReader {
                 if matches!(self.raw.last(), Some(b'\r')) {
                     self.line_no += 1;
                     if let Some(bytes) = tested(&self.raw) {
-                        push_decoded(text, bytes);
-                        ends.push(text.len());
+                        push_line(text, ends, bytes);
                     }
                 }
                 self.raw.clear();
                 return Ok(false);
+            }
+            if self.raw.is_empty() {
+                // The whole lines at the head of the buffer, in one go.
+                let n = bulk(buf, &mut self.line_no, text, ends, max_lines, max_bytes);
+                if n > 0 {
+                    self.inner.consume(n);
+                    continue;
+                }
             }
             let Some(i) = memchr::memchr(b'\n', buf) else {
                 // Part of a line: kept until its end arrives.
@@ -166,13 +176,64 @@ impl LineReader {
                 &self.raw
             };
             if let Some(bytes) = tested(line) {
-                push_decoded(text, bytes);
-                ends.push(text.len());
+                push_line(text, ends, bytes);
             }
             self.raw.clear();
             self.inner.consume(i + 1);
         }
         Ok(true)
+    }
+}
+
+/// Appends the whole lines at the start of `buf` (within the limits of
+/// [`LineReader::read_lines`], counting them in `line_no`) and returns how many bytes they took. Lines kept as they
+/// are (the common case: no `\r`, not empty, no `#`) are copied together with their
+/// `\n`s, one copy and one UTF-8 check per run of them, instead of one per line.
+fn bulk(
+    buf: &[u8],
+    line_no: &mut u64,
+    text: &mut String,
+    ends: &mut Vec<usize>,
+    max_lines: usize,
+    max_bytes: usize,
+) -> usize {
+    // `buf[seg..pos]` holds kept lines not copied yet, the first of them `ends[first]`.
+    let (mut seg, mut pos, mut first) = (0, 0, ends.len());
+    for nl in memchr::memchr_iter(b'\n', buf) {
+        if ends.len() >= max_lines || text.len() + (pos - seg) >= max_bytes {
+            break;
+        }
+        *line_no += 1;
+        let line = &buf[pos..nl];
+        if !line.is_empty() && line[0] != b'#' && line[line.len() - 1] != b'\r' {
+            ends.push(text.len() + (nl - seg));
+        } else {
+            flush(text, ends, first, &buf[seg..pos]);
+            if let Some(bytes) = tested(&buf[pos..=nl]) {
+                push_line(text, ends, bytes);
+            }
+            (seg, first) = (nl + 1, ends.len());
+        }
+        pos = nl + 1;
+    }
+    flush(text, ends, first, &buf[seg..pos]);
+    pos
+}
+
+/// Appends `run` (kept lines, each with its `\n`, whose ends from `ends[first..]` assume it
+/// is copied as is). Bytes that are not UTF-8 change the lengths: those lines are then
+/// appended one by one, decoded.
+fn flush(text: &mut String, ends: &mut Vec<usize>, first: usize, run: &[u8]) {
+    match std::str::from_utf8(run) {
+        Ok(s) => text.push_str(s),
+        Err(_) => {
+            ends.truncate(first);
+            // `\n` never belongs to an invalid sequence: decoding line by line is decoding
+            // the whole.
+            for line in run.split_inclusive(|&b| b == b'\n') {
+                push_line(text, ends, &line[..line.len() - 1]);
+            }
+        }
     }
 }
 
@@ -184,28 +245,33 @@ fn tested(raw: &[u8]) -> Option<&[u8]> {
     (!bytes.is_empty() && bytes[0] != b'#').then_some(bytes)
 }
 
-/// Appends `bytes` decoded as Python's `decode('utf-8', 'replace')` does.
-fn push_decoded(out: &mut String, bytes: &[u8]) {
+/// Appends a line (`bytes` decoded as Python's `decode('utf-8', 'replace')` does) and its
+/// `\n`, and records its end.
+fn push_line(text: &mut String, ends: &mut Vec<usize>, bytes: &[u8]) {
     match std::str::from_utf8(bytes) {
-        Ok(s) => out.push_str(s),
-        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
+        Ok(s) => text.push_str(s),
+        Err(_) => text.push_str(&String::from_utf8_lossy(bytes)),
     }
+    ends.push(text.len());
+    text.push('\n');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Every line `r` gives, read `max_lines` at a time.
-    fn read_all(mut r: LineReader, max_lines: usize) -> Vec<String> {
+    /// Every line `r` gives, read `max_lines` (and about `max_bytes`) at a time.
+    fn read_all(mut r: LineReader, max_lines: usize, max_bytes: usize) -> Vec<String> {
         let (mut text, mut ends, mut got) = (String::new(), Vec::new(), Vec::new());
         loop {
-            let more = r.read_lines(&mut text, &mut ends, max_lines, 1 << 20).unwrap();
+            let more = r.read_lines(&mut text, &mut ends, max_lines, max_bytes).unwrap();
             let mut start = 0;
             for &e in &ends {
                 got.push(text[start..e].to_string());
-                start = e;
+                assert_eq!(text.as_bytes()[e], b'\n', "every line is followed by its \\n");
+                start = e + 1;
             }
+            assert_eq!(start, text.len(), "nothing but lines");
             text.clear();
             ends.clear();
             if !more {
@@ -215,7 +281,7 @@ mod tests {
     }
 
     fn lines(data: &[u8]) -> Vec<String> {
-        read_all(LineReader::from_reader("t", io::Cursor::new(data.to_vec())), 1000)
+        read_all(LineReader::from_reader("t", io::Cursor::new(data.to_vec())), 1000, 1 << 20)
     }
 
     #[test]
@@ -229,6 +295,10 @@ mod tests {
             (b" # not a comment\n", &[" # not a comment"]),
             (b"bad \xff\xfe byte\n", &["bad \u{fffd}\u{fffd} byte"]),
             (b"cut \xe2\x82\n", &["cut \u{fffd}"]),
+            (
+                b"ok\nbad \xff\nok \xc3\xa9\n\xe2\x82\nok\n",
+                &["ok", "bad \u{fffd}", "ok \u{e9}", "\u{fffd}", "ok"],
+            ),
             (b"", &[]),
         ];
         for (data, want) in cases {
@@ -249,19 +319,20 @@ mod tests {
     /// Whatever the batch and read sizes, the same lines.
     #[test]
     fn batches_give_the_same_lines() {
-        let data: &[u8] = b"a\r\n\r\nb\r\r\n# c\n  \nbad \xff\n\nlong line here\nlast\r";
+        let data: &[u8] =
+            b"a\r\n\r\nb\r\r\n# c\n  \nbad \xff\nx\n\nlong line \xc3\xa9 here\ny\nz\nlast\r";
         let want = lines(data);
         for cap in [1, 2, 3, 7, 64] {
-            for max_lines in [1, 2, 100] {
+            for (max_lines, max_bytes) in [(1, 1 << 20), (2, 1 << 20), (100, 1 << 20), (100, 5)] {
                 let r = LineReader::from_reader("t", Chunked(io::Cursor::new(data.to_vec()), cap));
-                let got = read_all(r, max_lines);
-                assert_eq!(got, want, "buffer {cap}, {max_lines} lines per batch");
+                let got = read_all(r, max_lines, max_bytes);
+                assert_eq!(got, want, "buffer {cap}, {max_lines} lines or {max_bytes} bytes");
             }
         }
         let mut r = LineReader::from_reader("t", io::Cursor::new(b"a\nno end".to_vec()));
         let (mut text, mut ends) = (String::new(), Vec::new());
         assert!(!r.read_lines(&mut text, &mut ends, 10, 1 << 20).unwrap());
-        assert_eq!((text.as_str(), ends.as_slice()), ("a", &[1][..]));
+        assert_eq!((text.as_str(), ends.as_slice()), ("a\n", &[1][..]));
     }
 
     #[test]
@@ -275,7 +346,7 @@ mod tests {
         gz.finish().unwrap();
         let r = LineReader::open(&Source::Path(path)).unwrap();
         assert!(r.is_compressed());
-        assert_eq!(read_all(r, 1), ["x 1", "y 2"]);
+        assert_eq!(read_all(r, 1, 1 << 20), ["x 1", "y 2"]);
     }
 
     #[test]

@@ -129,18 +129,29 @@ fn run_inline(
     opts: &Options<'_>,
 ) -> Stats {
     let mut hits: Vec<Option<DateHit>> = vec![None; groups.len()];
+    // The same two steps as the workers and the sequencer, line by line: a single-line job's
+    // searches (on the batch's text, see `Searcher::run_line`), then its state.
+    let mut searchers: Vec<Option<(Searcher, LineMatches)>> =
+        jobs.iter().map(|j| j.proc.new_searcher().map(|s| (s, LineMatches::default()))).collect();
     let mut input = Input::new(readers);
     let (mut text, mut ends) = (String::with_capacity(BATCH_BYTES + 4096), Vec::new());
     while input.fill(&mut text, &mut ends, BATCH_LINES) {
         let mut start = 0;
         for &end in &ends {
+            let line_nl = &text[start..=end];
             let line = &text[start..end];
-            start = end;
+            start = end + 1;
             for (g, group) in groups.iter_mut().enumerate() {
                 hits[g] = group.detector.detect(line);
             }
-            for job in jobs.iter_mut() {
-                let r = job.proc.process_found(line, hits[job.group].clone(), None);
+            for (job, s) in jobs.iter_mut().zip(&mut searchers) {
+                let hit = hits[job.group].clone();
+                let searched = s.as_mut().map(|(searcher, m)| {
+                    let (s, e) = hit.as_ref().map_or((0, 0), |h| (h.start, h.end));
+                    searcher.run_line(line_nl, s, e, m);
+                    m
+                });
+                let r = job.proc.process_found(line, hit, searched);
                 job.counts.add(r, line);
             }
         }
@@ -155,9 +166,9 @@ fn run_inline(
 /// sequencer → reader, keeping its allocations.
 struct Batch {
     seq: u64,
-    /// The lines, back to back.
+    /// The lines, each followed by `"\n"` (see [`LineReader::read_lines`]).
     text: String,
-    /// End of each line in `text` (the next starts there).
+    /// End of each line in `text` (where its `"\n"` is; the next starts after it).
     ends: Vec<usize>,
     /// Per date group, per line.
     dates: Vec<Vec<DateOut>>,
@@ -191,7 +202,7 @@ impl Worker {
                 let line = &b.text[start..end];
                 let hit = d.detect(line);
                 out.push(DateOut { hit, fast: d.last_fast().cloned(), same: true });
-                start = end;
+                start = end + 1;
             }
         }
         for (j, s) in self.searchers.iter_mut().enumerate() {
@@ -200,10 +211,10 @@ impl Worker {
             out.resize_with(n, LineMatches::default);
             let mut start = 0;
             for (k, &end) in b.ends.iter().enumerate() {
-                let line = &b.text[start..end];
+                let line_nl = &b.text[start..=end];
                 let (s, e) = b.dates[*g][k].hit.as_ref().map_or((0, 0), |h| (h.start, h.end));
-                searcher.run(&line[..s], &line[e..], &mut out[k]);
-                start = end;
+                searcher.run_line(line_nl, s, e, &mut out[k]);
+                start = end + 1;
             }
         }
     }
@@ -314,7 +325,7 @@ impl<'r> Input<'r> {
                 }
             }
         }
-        self.bytes += text.len() as u64 + ends.len() as u64;
+        self.bytes += text.len() as u64;
         self.stats.lines += ends.len() as u64;
         !ends.is_empty()
     }
@@ -404,7 +415,7 @@ impl State<'_, '_> {
             let mut start = 0;
             for (k, &end) in ends.iter().enumerate() {
                 let line = &text[start..end];
-                start = end;
+                start = end + 1;
                 let out = &mut dates[g][k];
                 let confirmed =
                     out.fast.as_ref().is_some_and(|fw| group.detector.confirm_fast(line, fw));
@@ -419,7 +430,7 @@ impl State<'_, '_> {
             let mut start = 0;
             for (k, &end) in ends.iter().enumerate() {
                 let line = &text[start..end];
-                start = end;
+                start = end + 1;
                 let date = &dates[job.group][k];
                 let searched = match matches[j].get_mut(k) {
                     Some(m) if date.same => Some(m),

@@ -515,6 +515,12 @@ impl Prefilter {
         self.rules[i].accepts(text.as_bytes())
     }
 
+    /// Whether pattern `i` is a candidate for every text (then [`Prefilter::may_match`] is
+    /// always true, and need not be asked).
+    pub fn always(&self, i: usize) -> bool {
+        self.rules[i].unfiltered.is_some()
+    }
+
     /// How pattern `i` is filtered, in words (for `explain` and debugging).
     pub fn describe(&self, i: usize) -> String {
         let r = &self.rules[i];

@@ -115,6 +115,11 @@ pub struct Searcher {
     candidates: Vec<u32>,
     ign_candidates: Vec<u32>,
     keep_pref_groups: bool,
+    /// The prefregex's prefilter, unless it accepts every text.
+    pref_filtered: bool,
+    /// The prefregex's `content` group, when `content` is that group's text (no `alt_` or
+    /// `tuple_` groups to merge first).
+    content_group: Option<usize>,
 }
 
 impl Searcher {
@@ -123,12 +128,17 @@ impl Searcher {
             pref_caps: filter.prefregex().map(FilterRegex::captures),
             fail_caps: filter.failregex().iter().map(FilterRegex::captures).collect(),
             ign_caps: filter.ignoreregex().iter().map(FilterRegex::captures).collect(),
-            filter,
             text0: String::new(),
             text1: String::new(),
             candidates: Vec::new(),
             ign_candidates: Vec::new(),
             keep_pref_groups: false,
+            pref_filtered: filter.prefregex().is_some() && !filter.pref_prefilter().always(0),
+            content_group: filter
+                .prefregex()
+                .filter(|p| p.alt().is_empty() && p.tuple().is_empty())
+                .and_then(|p| p.group_of(key::CONTENT)),
+            filter,
         }
     }
 
@@ -139,6 +149,31 @@ impl Searcher {
 
     /// Searches the line whose regex text is `pre + post` (the line with its date cut out).
     pub fn run(&mut self, pre: &str, post: &str, out: &mut LineMatches) {
+        self.text0.clear();
+        self.text0.push_str(pre);
+        self.text0.push_str(post);
+        self.text0.push('\n');
+        let text0 = std::mem::take(&mut self.text0);
+        self.search(&text0, out);
+        self.text0 = text0;
+    }
+
+    /// [`Searcher::run`] on `line[..start] + line[end..]`, where `line_nl` is the line
+    /// followed by `"\n"` (as lines are stored in a replay's batches). When the date starts
+    /// the line (syslog, ISO 8601), the prefregex's text `post + "\n"` is `line_nl[end..]`
+    /// itself, and no copy is made: PCRE2 sees the very same bytes either way.
+    pub fn run_line(&mut self, line_nl: &str, start: usize, end: usize, out: &mut LineMatches) {
+        debug_assert!(line_nl.ends_with('\n'));
+        if start == 0 {
+            self.search(&line_nl[end..], out);
+        } else {
+            let line = &line_nl[..line_nl.len() - 1];
+            self.run(&line[..start], &line[end..], out);
+        }
+    }
+
+    /// The searches, on the prefregex's text `text0` (`pre + post + "\n"`).
+    fn search(&mut self, text0: &str, out: &mut LineMatches) {
         out.clear();
         // Fields apart: the filter is borrowed, never cloned per line (its `Arc` counter is
         // shared with other threads).
@@ -147,17 +182,15 @@ impl Searcher {
             pref_caps,
             fail_caps,
             ign_caps,
-            text0,
+            text0: _,
             text1,
             candidates,
             ign_candidates,
             keep_pref_groups,
+            pref_filtered,
+            content_group,
         } = self;
         let f: &Filter = filter;
-        text0.clear();
-        text0.push_str(pre);
-        text0.push_str(post);
-        text0.push('\n');
 
         // With many more failregexes than ignoreregexes, ignoreregexes run first.
         if !f.ignoreregex().is_empty()
@@ -167,37 +200,47 @@ impl Searcher {
             return;
         }
 
-        // The prefregex; a non-empty `content` is what the failregexes see.
-        let mut use_text1 = false;
+        // The prefregex; a non-empty `content` is what the failregexes see: `content + "\n"`,
+        // a slice of `text0` when `content` ends where the line does (`...(.+)$`, the usual
+        // case), else a copy in `text1`.
+        let mut content: Option<&str> = None;
         if let (Some(pref), Some(caps)) = (f.prefregex(), pref_caps.as_mut()) {
             out.pref_searched = true;
             // A prefregex that cannot match this text (a literal it needs is missing) is not
             // searched: the answer is the same.
-            out.pref_matched = f.pref_prefilter().may_match(0, text0)
+            out.pref_matched = (!*pref_filtered || f.pref_prefilter().may_match(0, text0))
                 && search(pref, text0, caps, RegexKind::Prefregex, 0, &mut out.aborted);
             if !out.pref_matched {
                 return;
             }
             out.pref_groups_wanted = *keep_pref_groups;
-            text1.clear();
             // `content` as fail2ban pops it from the groups (after `alt_`/`tuple_` merges).
             if pref.alt().is_empty() && pref.tuple().is_empty() {
-                if let Some(c) = pref.group_of(key::CONTENT).and_then(|g| caps.text(text0, g)) {
-                    text1.push_str(c);
+                let span = content_group.and_then(|g| caps.get(g));
+                match span {
+                    Some((s, e)) if s < e && e + 1 == text0.len() => content = Some(&text0[s..]),
+                    Some((s, e)) if s < e => {
+                        text1.clear();
+                        text1.push_str(&text0[s..e]);
+                        text1.push('\n');
+                        content = Some(text1.as_str());
+                    }
+                    _ => {}
                 }
             } else if let Some(super::Value::Str(c)) =
                 groups_of(pref, caps, text0).pop(key::CONTENT)
             {
-                text1.push_str(&c);
-            }
-            if !text1.is_empty() {
-                text1.push('\n');
-                use_text1 = true;
+                if !c.is_empty() {
+                    text1.clear();
+                    text1.push_str(&c);
+                    text1.push('\n');
+                    content = Some(text1.as_str());
+                }
             }
         }
 
         // The failregexes the prefilter proposes, in order (the others cannot match).
-        let text: &str = if use_text1 { text1 } else { text0 };
+        let text: &str = content.unwrap_or(text0);
         f.fail_prefilter().candidates(text, candidates);
         for &i in candidates.iter() {
             let i = i as usize;
@@ -219,8 +262,8 @@ impl Searcher {
         if !out.hits.is_empty() || out.pref_groups_wanted {
             out.text.push_str(text0);
             out.split = text0.len();
-            if use_text1 {
-                out.text.push_str(text1);
+            if let Some(c) = content {
+                out.text.push_str(c);
                 out.content = true;
             }
             if let (Some(pref), Some(caps)) = (f.prefregex(), pref_caps.as_ref()) {
@@ -250,4 +293,60 @@ fn ignore(
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FilterDef;
+
+    fn searcher(pref: &str, fail: &[&str], ignore: &[&str]) -> Searcher {
+        let def = FilterDef {
+            name: "t".into(),
+            prefregex: Some(pref.to_string()),
+            failregex: fail.iter().map(|s| s.to_string()).collect(),
+            ignoreregex: ignore.iter().map(|s| s.to_string()).collect(),
+            maxlines: Some(1),
+            ..Default::default()
+        };
+        let mut s =
+            Searcher::new(Arc::new(Filter::from_expanded(&def, &Default::default()).unwrap()));
+        s.keep_prefregex_groups(true);
+        s
+    }
+
+    /// `run_line` (subjects sliced from the line when they can be) finds what `run` (subjects
+    /// copied) finds: same spans, same texts, whether `content` ends the line or not and
+    /// whether the date starts it or not.
+    #[test]
+    fn slices_and_copies_give_the_same_matches() {
+        let mut s = searcher(
+            r"^(?P<mlfid>\s*\S+ d\[\d+\]: )(?:pre: )?(?P<content>.+?)(?: tail)?$",
+            &[
+                r"^fail from (?P<ip4>[\d.]+)$",
+                r"^fail from (?P<ip4>[\d.]+) x",
+                r"^(?P<user>\w+) from (?P<ip4>[\d.]+)",
+            ],
+            &[r"ignored"],
+        );
+        let lines = [
+            ("D h d[1]: fail from 1.2.3.4", 0, 1),
+            ("D h d[1]: pre: fail from 1.2.3.4 tail", 0, 1),
+            ("D h d[1]: fail from 1.2.3.4 x tail", 0, 1),
+            ("h d[1]: Dfail from 1.2.3.4", 8, 9),
+            ("h d[1]: bob from 1.2.3.4 ignored", 0, 0),
+            ("D h d[1]: ", 0, 1),
+            ("no match at all", 0, 1),
+        ];
+        let mut hit = 0;
+        for (line, start, end) in lines {
+            let (mut a, mut b) = (LineMatches::default(), LineMatches::default());
+            s.run(&line[..start], &line[end..], &mut a);
+            s.run_line(&format!("{line}\n"), start, end, &mut b);
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{line:?}");
+            assert!(a.pref_searched, "{line:?}");
+            hit += usize::from(!a.hits.is_empty());
+        }
+        assert_eq!(hit, 4, "the lines above are meant to hit four times");
+    }
 }
