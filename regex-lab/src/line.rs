@@ -451,9 +451,37 @@ const F_IDS: std::ops::Range<usize> = 5..9;
 /// it, and [`multiline::merge_counted`] is `merge` + `record` reduced to the counts; a test
 /// compares both paths on real logs.
 struct Counting {
-    /// Per failregex, where each of [`FACT_KEYS`] comes from in the merged dict.
-    fail: Vec<[Source; 9]>,
+    /// Per failregex, where the keys that decide its counts come from in the merged dict.
+    fail: Vec<HitPlan>,
     conns: MlfidCache<Conn, CoarseTime>,
+}
+
+/// Where each of [`FACT_KEYS`] comes from for one failregex, laid out for the per-hit
+/// reads: the id keys that are in neither dict (most of them) are left out once here,
+/// instead of being looked at on every hit.
+#[derive(Clone, Debug)]
+struct HitPlan {
+    mlfid: Source,
+    nofail: Source,
+    gained: Source,
+    forget: Source,
+    user: Source,
+    /// The sources of the id keys that can have a value: the match has an id when one of
+    /// them is a span (`None` values are no id, as in `select_id`).
+    ids: Vec<Source>,
+}
+
+impl HitPlan {
+    fn new(src: [Source; 9]) -> HitPlan {
+        HitPlan {
+            mlfid: src[F_MLFID],
+            nofail: src[F_NOFAIL],
+            gained: src[F_GAINED],
+            forget: src[F_FORGET],
+            user: src[F_USER],
+            ids: src[F_IDS].iter().copied().filter(|s| !matches!(s, Source::Never)).collect(),
+        }
+    }
 }
 
 /// Where a key of the merged dict (prefregex groups under failregex groups) comes from,
@@ -638,7 +666,7 @@ impl LineProcessor {
             let mut fail = Vec::new();
             for r in f.failregex() {
                 let plan = KeySource::plan(r)?;
-                fail.push(std::array::from_fn(|i| Source::new(plan[i], pref[i])));
+                fail.push(HitPlan::new(std::array::from_fn(|i| Source::new(plan[i], pref[i]))));
             }
             Some(Counting { fail, conns: MlfidCache::new() })
         };
@@ -716,8 +744,12 @@ impl LineProcessor {
                 date = h.time;
                 match date {
                     Some(t) => {
-                        self.last_time_text.clear();
-                        self.last_time_text.push_str(&line[s..e]);
+                        // The text is only ever read into a `TupleLine`, which the count-only
+                        // path never builds.
+                        if self.core.counting.is_none() {
+                            self.last_time_text.clear();
+                            self.last_time_text.push_str(&line[s..e]);
+                        }
                         self.last_date = Some(t);
                     }
                     None => tracing::debug!("date text {:?} did not convert", &line[s..e]),
@@ -1130,7 +1162,7 @@ impl Counting {
         let mut now = None;
         for hit in &m.hits {
             let (plan, spans) = (&fail[hit.regex], &m.spans[hit.from..]);
-            let get = |i: usize| plan[i].value(spans, &m.pref_spans);
+            let get = |s: Source| s.value(spans, &m.pref_spans);
             let text = |(v, from_pref): (Slot, bool)| match v {
                 Slot::Span(s, e) => {
                     let t = if from_pref { m.pref_text() } else { m.fail_text() };
@@ -1138,15 +1170,15 @@ impl Counting {
                 }
                 _ => None,
             };
-            let has_id = F_IDS.into_iter().any(|i| matches!(get(i).0, Slot::Span(..)));
-            let nofail = match text(get(F_MLFID)) {
+            let has_id = plan.ids.iter().any(|&s| matches!(get(s).0, Slot::Span(..)));
+            let nofail = match text(get(plan.mlfid)) {
                 Some(mlfid) => {
                     let facts = MatchFacts {
                         mlfid,
-                        nofail: get(F_NOFAIL).0.truthy(),
-                        gained: get(F_GAINED).0.truthy(),
-                        forget: get(F_FORGET).0.truthy(),
-                        user: text(get(F_USER)),
+                        nofail: get(plan.nofail).0.truthy(),
+                        gained: get(plan.gained).0.truthy(),
+                        forget: get(plan.forget).0.truthy(),
+                        user: text(get(plan.user)),
                         has_id,
                     };
                     let now = *now.get_or_insert_with(CoarseTime::now);
@@ -1156,7 +1188,7 @@ impl Counting {
                     no_id(f, hit.regex);
                     continue;
                 }
-                None => get(F_NOFAIL).0.truthy(),
+                None => get(plan.nofail).0.truthy(),
             };
             out.push(RegexHit { regex: hit.regex, nofail });
         }
