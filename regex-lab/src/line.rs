@@ -357,6 +357,21 @@ impl LineResult {
         self.time = None;
         self.aborted.clear();
     }
+
+    /// [`LineResult::reset`] for the count-only `apply`, which never fills `failures` or
+    /// `consumed`, and sets `time`, `class` and `prefregex_matched` on every line;
+    /// `prefregex_groups` only when they are kept.
+    fn reset_counted(&mut self, serial: u64, pref_groups: bool) {
+        debug_assert!(self.failures.is_empty() && self.consumed.is_empty());
+        self.serial = serial;
+        self.date = None;
+        self.regex_hits.clear();
+        if pref_groups {
+            self.prefregex_groups = None;
+        }
+        self.ignore_hits.clear();
+        self.aborted.clear();
+    }
 }
 
 /// What "now" is for the 60-second reuse of the last date.
@@ -765,13 +780,16 @@ impl LineProcessor {
             use_last = true;
             date = self.last_date;
         }
-        let cur = if use_last {
+        // Searches made on the cut line are void when the cut date gave way to the last one.
+        let searched = searched.filter(|_| !use_last || s == e);
+        let cur = if searched.is_some() && self.core.counting.is_some() {
+            // Searched already, and the count-only `apply` never reads the line: not cut.
+            Cur { pre: "", date: "", post: "" }
+        } else if use_last {
             Cur { pre: "", date: &self.last_time_text, post: line }
         } else {
             Cur { pre: &line[..s], date: &line[s..e], post: &line[e..] }
         };
-        // Searches made on the cut line are void when the cut date gave way to the last one.
-        let searched = searched.filter(|_| !use_last || s == e);
         let (f, core) = (&*self.filter, &mut self.core);
         find(&mut self.searcher, &mut self.matches, f, core, cur, date, searched);
         self.core.result.date = hit;
@@ -894,7 +912,11 @@ impl Core {
     /// the run's state: MLFID merges, failure ids, the verdict.
     fn apply(&mut self, f: &Filter, cur: Cur<'_>, date: Option<f64>, m: &mut LineMatches) {
         self.serial += 1;
-        self.result.reset(self.serial);
+        if self.counting.is_some() {
+            self.result.reset_counted(self.serial, self.keep_pref_groups);
+        } else {
+            self.result.reset(self.serial);
+        }
         self.result.time = date;
         let pref = f.prefregex();
         let pref_groups = |m: &LineMatches| match pref {

@@ -124,25 +124,25 @@ impl Counts {
             self.matched += 1;
             self.missed -= 1;
         }
-        match r.class {
-            LineClass::Ignored => {
-                self.ignored += 1;
-                if self.keep.all_ignored || self.ignored <= LIST_LIMIT as i64 + 1 {
-                    self.ignored_lines.push(line.to_string());
-                }
-            }
-            LineClass::Matched => {
-                self.matched += 1;
-                if self.keep.all_matched {
-                    self.matched_lines.push(line.to_string());
-                }
-            }
-            LineClass::Missed => {
-                self.missed += 1;
-                if self.keep.all_missed || self.missed <= LIST_LIMIT as i64 + 1 {
-                    self.missed_lines.push(line.to_string());
-                }
-            }
+        // Without branching on the class (a mix the branch predictor cannot learn): each
+        // counter takes 0 or 1, and a line is kept only in the rare cases that need a copy.
+        let c = r.class;
+        let (ign, mat, mis) =
+            (c == LineClass::Ignored, c == LineClass::Matched, c == LineClass::Missed);
+        self.ignored += i64::from(ign);
+        self.matched += i64::from(mat);
+        self.missed += i64::from(mis);
+        let limit = LIST_LIMIT as i64 + 1;
+        let keep = (ign & (self.keep.all_ignored | (self.ignored <= limit)))
+            | (mat & self.keep.all_matched)
+            | (mis & (self.keep.all_missed | (self.missed <= limit)));
+        if keep {
+            let list = match c {
+                LineClass::Ignored => &mut self.ignored_lines,
+                LineClass::Matched => &mut self.matched_lines,
+                LineClass::Missed => &mut self.missed_lines,
+            };
+            list.push(line.to_string());
         }
         self.lines += 1;
     }
@@ -154,5 +154,48 @@ impl Counts {
 
     pub fn ignoreregex_total(&self) -> u64 {
         self.ignoreregex.iter().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(class: LineClass) -> LineResult {
+        LineResult {
+            serial: 0,
+            failures: Vec::new(),
+            regex_hits: Vec::new(),
+            class,
+            prefregex_matched: false,
+            prefregex_groups: None,
+            ignore_hits: Vec::new(),
+            consumed: Vec::new(),
+            date: None,
+            time: None,
+            aborted: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn classes_count_and_keep_their_lines() {
+        use LineClass::*;
+        // (keep, lines kept per class (ignored, matched, missed)) after 30 lines of each.
+        let cases = [
+            (Keep::default(), (21, 0, 21)),
+            (Keep { all_matched: true, ..Keep::default() }, (21, 30, 21)),
+            (Keep { all_ignored: true, all_missed: true, ..Keep::default() }, (30, 0, 30)),
+        ];
+        for (keep, want) in cases {
+            let mut c = Counts::new(0, 0, keep);
+            for i in 0..90 {
+                let class = [Ignored, Matched, Missed][i % 3];
+                c.add(&result(class), &format!("l{i}"));
+            }
+            assert_eq!((c.ignored, c.matched, c.missed, c.lines), (30, 30, 30, 90));
+            let kept = (c.ignored_lines.len(), c.matched_lines.len(), c.missed_lines.len());
+            assert_eq!(kept, want, "{keep:?}");
+            assert_eq!(c.missed_lines[0], "l2");
+        }
     }
 }
