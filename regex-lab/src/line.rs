@@ -494,7 +494,7 @@ impl HitPlan {
             gained: src[F_GAINED],
             forget: src[F_FORGET],
             user: src[F_USER],
-            ids: src[F_IDS].iter().copied().filter(|s| !matches!(s, Source::Never)).collect(),
+            ids: src[F_IDS].iter().copied().filter(|s| !s.is_never()).collect(),
         }
     }
 }
@@ -503,41 +503,45 @@ impl HitPlan {
 /// simplified once per failregex: most keys are in neither dict, or are one plain group.
 #[derive(Clone, Copy, Debug)]
 enum Source {
-    /// In neither dict.
-    Never,
-    /// A failregex group, no `alt_` merge.
-    Fail(u16),
-    /// Not in the failregex's dict; a prefregex group, no `alt_` merge.
-    Pref(u16),
+    /// One group without `alt_` merge: of the prefregex (`pref`: the key is not in the
+    /// failregex's dict) or of the failregex. A key in neither dict is the group [`NO`],
+    /// which never exists, so it reads as `None` ([`Source::NEVER`]).
+    Plain { pref: bool, g: u16 },
     /// `alt_` merges: the failregex's value if its dict has the key, else the prefregex's.
     Merged(KeySource, KeySource),
 }
 
 impl Source {
+    /// In neither dict.
+    const NEVER: Source = Source::Plain { pref: false, g: NO };
+
     fn new(fail: KeySource, pref: KeySource) -> Source {
         let plain = |k: KeySource| k.alts[0] == NO;
         match (fail.direct, pref.direct) {
-            (NO, NO) if plain(fail) && plain(pref) => Source::Never,
-            (NO, g) if plain(fail) && plain(pref) => Source::Pref(g),
-            (g, _) if g != NO && plain(fail) => Source::Fail(g),
+            (NO, NO) if plain(fail) && plain(pref) => Source::NEVER,
+            (NO, g) if plain(fail) && plain(pref) => Source::Plain { pref: true, g },
+            (g, _) if g != NO && plain(fail) => Source::Plain { pref: false, g },
             _ => Source::Merged(fail, pref),
         }
     }
 
-    /// The value, and `true` if it is a span of the prefregex's text.
+    fn is_never(self) -> bool {
+        matches!(self, Source::Plain { pref: false, g: NO })
+    }
+
+    /// The value, and `true` if it is a span of the prefregex's text. A key in neither dict
+    /// reads as `None`, not [`Slot::Absent`]: the callers only ask whether it is a (truthy)
+    /// span, for which both are the same; only a merge needs the difference.
     #[inline(always)]
     fn value(self, spans: &[Span], pref_spans: &[Span]) -> (Slot, bool) {
-        let at = |spans: &[Span], g: u16| {
-            spans
-                .get(usize::from(g))
-                .copied()
-                .flatten()
-                .map_or(Slot::None, |(s, e)| Slot::Span(s, e))
-        };
         match self {
-            Source::Never => (Slot::Absent, false),
-            Source::Fail(g) => (at(spans, g), false),
-            Source::Pref(g) => (at(pref_spans, g), true),
+            // One shape for every plain source (the usual case), so that reading the keys
+            // of a hit does not jump to a different branch per key and failregex.
+            Source::Plain { pref, g } => {
+                let spans = if pref { pref_spans } else { spans };
+                let v = spans.get(usize::from(g)).copied().flatten();
+                (v.map_or(Slot::None, |(s, e)| Slot::Span(s, e)), pref)
+            }
             Source::Merged(fail, pref) => match fail.value(spans) {
                 Slot::Absent => (pref.value(pref_spans), true),
                 v => (v, false),
