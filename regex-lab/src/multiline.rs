@@ -187,6 +187,7 @@ impl<V: Default, T: Copy + Ord + Add<Duration, Output = T>> MlfidCache<V, T> {
         }
     }
 
+    #[inline]
     fn remove_slot(&mut self, s: u32) {
         let e = &mut self.slab[s as usize];
         if let Ok(t) = self.table.find_entry(e.hash, |&x| x == s) {

@@ -124,25 +124,25 @@ impl Counts {
             self.matched += 1;
             self.missed -= 1;
         }
-        // Without branching on the class (a mix the branch predictor cannot learn): each
-        // counter takes 0 or 1, and a line is kept only in the rare cases that need a copy.
-        let c = r.class;
-        let (ign, mat, mis) =
-            (c == LineClass::Ignored, c == LineClass::Matched, c == LineClass::Missed);
-        self.ignored += i64::from(ign);
-        self.matched += i64::from(mat);
-        self.missed += i64::from(mis);
-        let limit = LIST_LIMIT as i64 + 1;
-        let keep = (ign & (self.keep.all_ignored | (self.ignored <= limit)))
-            | (mat & self.keep.all_matched)
-            | (mis & (self.keep.all_missed | (self.missed <= limit)));
-        if keep {
-            let list = match c {
-                LineClass::Ignored => &mut self.ignored_lines,
-                LineClass::Matched => &mut self.matched_lines,
-                LineClass::Missed => &mut self.missed_lines,
-            };
-            list.push(line.to_string());
+        match r.class {
+            LineClass::Ignored => {
+                self.ignored += 1;
+                if self.keep.all_ignored || self.ignored <= LIST_LIMIT as i64 + 1 {
+                    self.ignored_lines.push(line.to_string());
+                }
+            }
+            LineClass::Matched => {
+                self.matched += 1;
+                if self.keep.all_matched {
+                    self.matched_lines.push(line.to_string());
+                }
+            }
+            LineClass::Missed => {
+                self.missed += 1;
+                if self.keep.all_missed || self.missed <= LIST_LIMIT as i64 + 1 {
+                    self.missed_lines.push(line.to_string());
+                }
+            }
         }
         self.lines += 1;
     }
