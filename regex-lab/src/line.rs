@@ -357,6 +357,21 @@ impl LineResult {
         self.time = None;
         self.aborted.clear();
     }
+
+    /// [`LineResult::reset`] for the count-only `apply`, which never fills `failures` or
+    /// `consumed`, and sets `time`, `class` and `prefregex_matched` on every line;
+    /// `prefregex_groups` only when they are kept.
+    fn reset_counted(&mut self, serial: u64, pref_groups: bool) {
+        debug_assert!(self.failures.is_empty() && self.consumed.is_empty());
+        self.serial = serial;
+        self.date = None;
+        self.regex_hits.clear();
+        if pref_groups {
+            self.prefregex_groups = None;
+        }
+        self.ignore_hits.clear();
+        self.aborted.clear();
+    }
 }
 
 /// What "now" is for the 60-second reuse of the last date.
@@ -451,50 +466,82 @@ const F_IDS: std::ops::Range<usize> = 5..9;
 /// it, and [`multiline::merge_counted`] is `merge` + `record` reduced to the counts; a test
 /// compares both paths on real logs.
 struct Counting {
-    /// Per failregex, where each of [`FACT_KEYS`] comes from in the merged dict.
-    fail: Vec<[Source; 9]>,
+    /// Per failregex, where the keys that decide its counts come from in the merged dict.
+    fail: Vec<HitPlan>,
     conns: MlfidCache<Conn, CoarseTime>,
+}
+
+/// Where each of [`FACT_KEYS`] comes from for one failregex, laid out for the per-hit
+/// reads: the id keys that are in neither dict (most of them) are left out once here,
+/// instead of being looked at on every hit.
+#[derive(Clone, Debug)]
+struct HitPlan {
+    mlfid: Source,
+    nofail: Source,
+    gained: Source,
+    forget: Source,
+    user: Source,
+    /// The sources of the id keys that can have a value: the match has an id when one of
+    /// them is a span (`None` values are no id, as in `select_id`).
+    ids: Vec<Source>,
+}
+
+impl HitPlan {
+    fn new(src: [Source; 9]) -> HitPlan {
+        HitPlan {
+            mlfid: src[F_MLFID],
+            nofail: src[F_NOFAIL],
+            gained: src[F_GAINED],
+            forget: src[F_FORGET],
+            user: src[F_USER],
+            ids: src[F_IDS].iter().copied().filter(|s| !s.is_never()).collect(),
+        }
+    }
 }
 
 /// Where a key of the merged dict (prefregex groups under failregex groups) comes from,
 /// simplified once per failregex: most keys are in neither dict, or are one plain group.
 #[derive(Clone, Copy, Debug)]
 enum Source {
-    /// In neither dict.
-    Never,
-    /// A failregex group, no `alt_` merge.
-    Fail(u16),
-    /// Not in the failregex's dict; a prefregex group, no `alt_` merge.
-    Pref(u16),
+    /// One group without `alt_` merge: of the prefregex (`pref`: the key is not in the
+    /// failregex's dict) or of the failregex. A key in neither dict is the group [`NO`],
+    /// which never exists, so it reads as `None` ([`Source::NEVER`]).
+    Plain { pref: bool, g: u16 },
     /// `alt_` merges: the failregex's value if its dict has the key, else the prefregex's.
     Merged(KeySource, KeySource),
 }
 
 impl Source {
+    /// In neither dict.
+    const NEVER: Source = Source::Plain { pref: false, g: NO };
+
     fn new(fail: KeySource, pref: KeySource) -> Source {
         let plain = |k: KeySource| k.alts[0] == NO;
         match (fail.direct, pref.direct) {
-            (NO, NO) if plain(fail) && plain(pref) => Source::Never,
-            (NO, g) if plain(fail) && plain(pref) => Source::Pref(g),
-            (g, _) if g != NO && plain(fail) => Source::Fail(g),
+            (NO, NO) if plain(fail) && plain(pref) => Source::NEVER,
+            (NO, g) if plain(fail) && plain(pref) => Source::Plain { pref: true, g },
+            (g, _) if g != NO && plain(fail) => Source::Plain { pref: false, g },
             _ => Source::Merged(fail, pref),
         }
     }
 
-    /// The value, and `true` if it is a span of the prefregex's text.
+    fn is_never(self) -> bool {
+        matches!(self, Source::Plain { pref: false, g: NO })
+    }
+
+    /// The value, and `true` if it is a span of the prefregex's text. A key in neither dict
+    /// reads as `None`, not [`Slot::Absent`]: the callers only ask whether it is a (truthy)
+    /// span, for which both are the same; only a merge needs the difference.
     #[inline(always)]
     fn value(self, spans: &[Span], pref_spans: &[Span]) -> (Slot, bool) {
-        let at = |spans: &[Span], g: u16| {
-            spans
-                .get(usize::from(g))
-                .copied()
-                .flatten()
-                .map_or(Slot::None, |(s, e)| Slot::Span(s, e))
-        };
         match self {
-            Source::Never => (Slot::Absent, false),
-            Source::Fail(g) => (at(spans, g), false),
-            Source::Pref(g) => (at(pref_spans, g), true),
+            // One shape for every plain source (the usual case), so that reading the keys
+            // of a hit does not jump to a different branch per key and failregex.
+            Source::Plain { pref, g } => {
+                let spans = if pref { pref_spans } else { spans };
+                let v = spans.get(usize::from(g)).copied().flatten();
+                (v.map_or(Slot::None, |(s, e)| Slot::Span(s, e)), pref)
+            }
             Source::Merged(fail, pref) => match fail.value(spans) {
                 Slot::Absent => (pref.value(pref_spans), true),
                 v => (v, false),
@@ -638,7 +685,7 @@ impl LineProcessor {
             let mut fail = Vec::new();
             for r in f.failregex() {
                 let plan = KeySource::plan(r)?;
-                fail.push(std::array::from_fn(|i| Source::new(plan[i], pref[i])));
+                fail.push(HitPlan::new(std::array::from_fn(|i| Source::new(plan[i], pref[i]))));
             }
             Some(Counting { fail, conns: MlfidCache::new() })
         };
@@ -716,8 +763,12 @@ impl LineProcessor {
                 date = h.time;
                 match date {
                     Some(t) => {
-                        self.last_time_text.clear();
-                        self.last_time_text.push_str(&line[s..e]);
+                        // The text is only ever read into a `TupleLine`, which the count-only
+                        // path never builds.
+                        if self.core.counting.is_none() {
+                            self.last_time_text.clear();
+                            self.last_time_text.push_str(&line[s..e]);
+                        }
                         self.last_date = Some(t);
                     }
                     None => tracing::debug!("date text {:?} did not convert", &line[s..e]),
@@ -733,13 +784,16 @@ impl LineProcessor {
             use_last = true;
             date = self.last_date;
         }
-        let cur = if use_last {
+        // Searches made on the cut line are void when the cut date gave way to the last one.
+        let searched = searched.filter(|_| !use_last || s == e);
+        let cur = if searched.is_some() && self.core.counting.is_some() {
+            // Searched already, and the count-only `apply` never reads the line: not cut.
+            Cur { pre: "", date: "", post: "" }
+        } else if use_last {
             Cur { pre: "", date: &self.last_time_text, post: line }
         } else {
             Cur { pre: &line[..s], date: &line[s..e], post: &line[e..] }
         };
-        // Searches made on the cut line are void when the cut date gave way to the last one.
-        let searched = searched.filter(|_| !use_last || s == e);
         let (f, core) = (&*self.filter, &mut self.core);
         find(&mut self.searcher, &mut self.matches, f, core, cur, date, searched);
         self.core.result.date = hit;
@@ -862,7 +916,11 @@ impl Core {
     /// the run's state: MLFID merges, failure ids, the verdict.
     fn apply(&mut self, f: &Filter, cur: Cur<'_>, date: Option<f64>, m: &mut LineMatches) {
         self.serial += 1;
-        self.result.reset(self.serial);
+        if self.counting.is_some() {
+            self.result.reset_counted(self.serial, self.keep_pref_groups);
+        } else {
+            self.result.reset(self.serial);
+        }
         self.result.time = date;
         let pref = f.prefregex();
         let pref_groups = |m: &LineMatches| match pref {
@@ -1130,7 +1188,7 @@ impl Counting {
         let mut now = None;
         for hit in &m.hits {
             let (plan, spans) = (&fail[hit.regex], &m.spans[hit.from..]);
-            let get = |i: usize| plan[i].value(spans, &m.pref_spans);
+            let get = |s: Source| s.value(spans, &m.pref_spans);
             let text = |(v, from_pref): (Slot, bool)| match v {
                 Slot::Span(s, e) => {
                     let t = if from_pref { m.pref_text() } else { m.fail_text() };
@@ -1138,15 +1196,15 @@ impl Counting {
                 }
                 _ => None,
             };
-            let has_id = F_IDS.into_iter().any(|i| matches!(get(i).0, Slot::Span(..)));
-            let nofail = match text(get(F_MLFID)) {
+            let has_id = plan.ids.iter().any(|&s| matches!(get(s).0, Slot::Span(..)));
+            let nofail = match text(get(plan.mlfid)) {
                 Some(mlfid) => {
                     let facts = MatchFacts {
                         mlfid,
-                        nofail: get(F_NOFAIL).0.truthy(),
-                        gained: get(F_GAINED).0.truthy(),
-                        forget: get(F_FORGET).0.truthy(),
-                        user: text(get(F_USER)),
+                        nofail: get(plan.nofail).0.truthy(),
+                        gained: get(plan.gained).0.truthy(),
+                        forget: get(plan.forget).0.truthy(),
+                        user: text(get(plan.user)),
                         has_id,
                     };
                     let now = *now.get_or_insert_with(CoarseTime::now);
@@ -1156,7 +1214,7 @@ impl Counting {
                     no_id(f, hit.regex);
                     continue;
                 }
-                None => get(F_NOFAIL).0.truthy(),
+                None => get(plan.nofail).0.truthy(),
             };
             out.push(RegexHit { regex: hit.regex, nofail });
         }

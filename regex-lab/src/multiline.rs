@@ -42,6 +42,9 @@ pub struct MlfidCache<V = FailData, T = Instant> {
     /// Insertion order as (seq, slot); items whose seq is no longer the slot's are stale.
     order: VecDeque<(u64, u32)>,
     seq: u64,
+    /// The slot [`merge_counted`] used last, as (slot, seq): consecutive lines are often of
+    /// one connection, and the seq check finds them without hashing the key or probing.
+    last: (u32, u64),
 }
 
 impl<V, T> Default for MlfidCache<V, T> {
@@ -52,6 +55,7 @@ impl<V, T> Default for MlfidCache<V, T> {
             free: Vec::new(),
             order: VecDeque::new(),
             seq: 0,
+            last: (0, 0),
         }
     }
 }
@@ -166,6 +170,7 @@ impl<V: Default, T: Copy + Ord + Add<Duration, Output = T>> MlfidCache<V, T> {
         init(&mut e.data);
         e.expires = now + MLFID_MAX_TIME;
         e.seq = self.seq;
+        self.last = (s, self.seq);
         let slab = &self.slab;
         self.table.insert_unique(hash, s, |&x| slab[x as usize].hash);
         self.order.push_back((self.seq, s));
@@ -182,6 +187,7 @@ impl<V: Default, T: Copy + Ord + Add<Duration, Output = T>> MlfidCache<V, T> {
         }
     }
 
+    #[inline]
     fn remove_slot(&mut self, s: u32) {
         let e = &mut self.slab[s as usize];
         if let Ok(t) = self.table.find_entry(e.hash, |&x| x == s) {
@@ -436,10 +442,22 @@ pub fn merge_counted<T: Copy + Ord + Add<Duration, Output = T>>(
 ) -> bool {
     let nofail = m.nofail || m.gained;
     let user = m.user.filter(|u| !u.is_empty());
-    let hash = key_hash(m.mlfid);
-    let slab = &cache.slab;
-    if let Ok(t) = cache.table.find_entry(hash, |&s| slab[s as usize].key == m.mlfid) {
-        let s = *t.get();
+    // The last slot used, if it is still this key's (a freed slot has seq 0, a reused one
+    // a new seq); else a lookup by hash.
+    let (last, last_seq) = cache.last;
+    let memo = cache
+        .slab
+        .get(last as usize)
+        .is_some_and(|e| last_seq != 0 && e.seq == last_seq && e.key == m.mlfid);
+    let mut hash = None;
+    let found = if memo {
+        Some(last)
+    } else {
+        let h = key_hash(m.mlfid);
+        hash = Some(h);
+        cache.find(m.mlfid, h)
+    };
+    if let Some(s) = found {
         let e = &mut cache.slab[s as usize];
         let alive = e.expires > now;
         let mut clear = false;
@@ -450,15 +468,16 @@ pub fn merge_counted<T: Copy + Ord + Add<Duration, Output = T>>(
             c.has_id |= m.has_id;
         }
         if !alive || m.forget {
-            t.remove();
-            e.seq = 0;
-            cache.free.push(s);
+            cache.remove_slot(s);
+        } else {
+            cache.last = (s, e.seq);
         }
         if alive {
             return nofail && !clear;
         }
     }
     if !m.forget {
+        let hash = hash.unwrap_or_else(|| key_hash(m.mlfid));
         cache.insert_new(m.mlfid, hash, now, |c| {
             c.has_id = m.has_id;
             c.users.reset(user);

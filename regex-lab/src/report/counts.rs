@@ -156,3 +156,46 @@ impl Counts {
         self.ignoreregex.iter().sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(class: LineClass) -> LineResult {
+        LineResult {
+            serial: 0,
+            failures: Vec::new(),
+            regex_hits: Vec::new(),
+            class,
+            prefregex_matched: false,
+            prefregex_groups: None,
+            ignore_hits: Vec::new(),
+            consumed: Vec::new(),
+            date: None,
+            time: None,
+            aborted: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn classes_count_and_keep_their_lines() {
+        use LineClass::*;
+        // (keep, lines kept per class (ignored, matched, missed)) after 30 lines of each.
+        let cases = [
+            (Keep::default(), (21, 0, 21)),
+            (Keep { all_matched: true, ..Keep::default() }, (21, 30, 21)),
+            (Keep { all_ignored: true, all_missed: true, ..Keep::default() }, (30, 0, 30)),
+        ];
+        for (keep, want) in cases {
+            let mut c = Counts::new(0, 0, keep);
+            for i in 0..90 {
+                let class = [Ignored, Matched, Missed][i % 3];
+                c.add(&result(class), &format!("l{i}"));
+            }
+            assert_eq!((c.ignored, c.matched, c.missed, c.lines), (30, 30, 30, 90));
+            let kept = (c.ignored_lines.len(), c.matched_lines.len(), c.missed_lines.len());
+            assert_eq!(kept, want, "{keep:?}");
+            assert_eq!(c.missed_lines[0], "l2");
+        }
+    }
+}
