@@ -235,6 +235,10 @@ impl Selector {
     }
 
     /// Searches `line` (or its char range `[from, to)`); returns group 0 in bytes.
+    ///
+    /// A whole-line search first asks the template's first-byte test ([`super::first`]): it
+    /// rejects only a line the regex cannot match searched from its start, which is exactly
+    /// this search, so a rejection is the search's own answer.
     fn search(
         &mut self,
         tpl: &Compiled,
@@ -243,15 +247,20 @@ impl Selector {
         range: Option<(usize, usize)>,
     ) -> Option<(usize, usize)> {
         scratch.fields = None;
-        if let (Some(shape), None) = (&tpl.shape, range) {
-            match shape.matches(text.s) {
-                Outcome::Match(f) => {
-                    scratch.fields = Some(f);
-                    self.raw_hits[tpl.id] += 1;
-                    return Some((0, usize::from(f.end)));
+        if range.is_none() {
+            if let Some(shape) = &tpl.shape {
+                match shape.matches(text.s) {
+                    Outcome::Match(f) => {
+                        scratch.fields = Some(f);
+                        self.raw_hits[tpl.id] += 1;
+                        return Some((0, usize::from(f.end)));
+                    }
+                    Outcome::NoMatch => return None,
+                    Outcome::Unsure => {}
                 }
-                Outcome::NoMatch => return None,
-                Outcome::Unsure => {}
+            }
+            if tpl.first.as_ref().is_some_and(|f| !f.may_match(text.s)) {
+                return None;
             }
         }
         let caps = &mut scratch.caps;

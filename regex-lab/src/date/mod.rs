@@ -32,6 +32,7 @@
 //!   `None`.
 
 mod detect;
+mod first;
 mod list;
 mod parse;
 mod pattern;
@@ -43,6 +44,7 @@ use crate::engine::{Regex, RegexOptions};
 
 pub use detect::FastWin;
 use detect::{Scratch, Selector};
+use first::FirstBytes;
 use parse::{Converter, Field};
 use pattern::{Kind, Spec};
 use shape::Shape;
@@ -181,6 +183,8 @@ pub(crate) struct Compiled {
     fields: Vec<(Field, usize)>,
     /// A hand-written matcher equal to `regex`, for the commonest templates.
     pub shape: Option<Shape>,
+    /// Rejects lines `regex` cannot match before PCRE2 searches them.
+    pub first: Option<FirstBytes>,
 }
 
 impl Compiled {
@@ -199,7 +203,8 @@ impl Compiled {
             .filter_map(|(i, n)| Some((Field::from_group(n.as_deref()?)?, i)))
             .collect();
         let shape = Shape::recognize(&spec.regex, ex_year);
-        Ok(Compiled { id, spec, regex, fields, shape })
+        let first = FirstBytes::new(&spec.regex);
+        Ok(Compiled { id, spec, regex, fields, shape, first })
     }
 
     pub(crate) fn flags(&self) -> u8 {
@@ -216,12 +221,15 @@ pub struct DateDetector {
     converter: Converter,
     clock: Clock,
     none: bool,
-    /// The last conversion, (template, matched text, time), when its result depended on
-    /// the mktime memory (a time near a DST change). fail2ban's own cache returns the same
-    /// time for the same text on the next line, where converting again might not (glibc's
-    /// search starts from the offset found the first time). Any other conversion gives the
-    /// same result again, so the memo is then not kept (`memo_live` false).
-    memo: (usize, String, Option<f64>),
+    /// The last conversion: (template, matched text, time, what it did to the mktime
+    /// memory). The same text converts to the same time: when the result did not depend on
+    /// the memory (`Untouched`, `Unique`), converting again gives it and leaves the memory as
+    /// it is (as the last conversion left it, nothing converted since); when it did
+    /// (`Ambiguous`, a time near a DST change), fail2ban's own cache returns the same time
+    /// for the same text on the next line, where converting again might not (glibc's
+    /// search starts from the offset found the first time). Runs of lines with the same
+    /// timestamp are common.
+    memo: (usize, String, Option<f64>, LocalEffect),
     memo_live: bool,
 }
 
@@ -266,7 +274,7 @@ impl DateDetector {
             converter,
             clock,
             none,
-            memo: (0, String::new(), None),
+            memo: (0, String::new(), None, LocalEffect::Untouched),
             memo_live: false,
         })
     }
@@ -286,7 +294,7 @@ impl DateDetector {
         let (time, local) = if start == end {
             (None, LocalEffect::Untouched)
         } else if self.memo_live && self.memo.0 == tid && self.memo.1 == whole {
-            (self.memo.2, LocalEffect::Ambiguous)
+            (self.memo.2, self.memo.3)
         } else {
             self.converter.effect = LocalEffect::Untouched;
             let t = match (fields, tpl.spec.kind) {
@@ -301,13 +309,12 @@ impl DateDetector {
                 (None, Kind::Tai64n) => text(1).and_then(parse::tai64n),
             };
             let local = self.converter.effect;
-            self.memo_live = local == LocalEffect::Ambiguous;
-            if self.memo_live {
-                self.memo.0 = tid;
-                self.memo.1.clear();
-                self.memo.1.push_str(whole);
-                self.memo.2 = t;
-            }
+            self.memo_live = true;
+            self.memo.0 = tid;
+            self.memo.1.clear();
+            self.memo.1.push_str(whole);
+            self.memo.2 = t;
+            self.memo.3 = local;
             (t, local)
         };
         if let Some(fw) = self.selector.fast.as_mut() {
@@ -585,6 +592,94 @@ mod tests {
             }
             assert_eq!(sequencer.template_states(), reference.template_states());
             assert!(confirmed > lines.len() / 3, "{confirmed}");
+        }
+    }
+
+    /// Lines for the first-byte tests: each template's date at and near the line start.
+    const PREFILTER_LINES: &[&str] = &[
+        "<38>1 2019-07-08T17:40:16.954167-04:00 host sshd 1 - - x",
+        "x 14/08/2005 11:59:59 y",
+        "x 08/14/2005:11:59:59 y",
+        "x 08-14-2005 11:59:59 y",
+        "x 14-Aug-2005 11:59:59 y",
+        "x Aug 14, 2005 11:59:59 am y",
+        "x Aug 14, 2005 11:59:59 y",
+        "x aug 14 2005 11:59:59 y",
+        "<08/14/05@11:59:59> x",
+        "Aug-14-05 11:59:59 x",
+        "x 050814 11:59:59 y",
+        "x 20050814T115959 y",
+        "[1124013599] x",
+        "audit(1124013599.123:45): x",
+        "x @4000000037c219bf2ef02e94 y",
+        "11:59:59 x",
+        "x 2005/08/14 11:59:59 y",
+        "x /2005 -2005 , 2005 AM y",
+    ];
+
+    /// Every line of fail2ban's sample logs, the edge lines and the first-byte lines, in
+    /// that order.
+    fn prefilter_corpus() -> Vec<String> {
+        let mut lines = Vec::new();
+        let dir = std::path::Path::new("/usr/lib/python3/dist-packages/fail2ban/tests/files/logs");
+        let mut stack = vec![dir.to_path_buf()];
+        let mut files = Vec::new();
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        for f in files {
+            let bytes = std::fs::read(&f).unwrap();
+            lines.extend(String::from_utf8_lossy(&bytes).lines().map(str::to_string));
+        }
+        lines.extend(EDGE_LINES.iter().chain(PREFILTER_LINES).map(|l| l.to_string()));
+        lines
+    }
+
+    /// The first-byte tests only skip searches that cannot match: detection with and without
+    /// them is the same, line by line and in the final template order and counters.
+    #[test]
+    #[cfg_attr(
+        not(host_has = "fail2ban_samples"),
+        ignore = "needs fail2ban's sample logs (apt-get install fail2ban)"
+    )]
+    fn first_byte_tests_change_nothing() {
+        let lines = prefilter_corpus();
+        assert!(lines.len() > 1000, "{}", lines.len());
+        for patterns in [None, Some(vec!["{^LN-BEG}".to_string()])] {
+            let new = || DateDetector::new(patterns.as_deref(), Clock::fail2ban_tests()).unwrap();
+            let (mut with, mut without) = (new(), new());
+            without.templates.iter_mut().for_each(|t| t.first = None);
+            let rejects = |l: &str| {
+                with.templates
+                    .iter()
+                    .filter(|t| t.first.as_ref().is_some_and(|f| !f.may_match(l)))
+                    .count()
+            };
+            assert!(rejects(PREFILTER_LINES[0]) >= 8, "{}", rejects(PREFILTER_LINES[0]));
+            for (k, line) in lines.iter().enumerate() {
+                assert_eq!(with.detect(line), without.detect(line), "{line}");
+                if k % 101 == 0 {
+                    assert_eq!(with.template_states(), without.template_states(), "{line}");
+                }
+            }
+            assert_eq!(with.template_states(), without.template_states());
+            // Each prefilter line alone, after a syslog line (the usual last winner).
+            for line in PREFILTER_LINES {
+                let (mut with, mut without) = (new(), new());
+                without.templates.iter_mut().for_each(|t| t.first = None);
+                for l in ["Aug 14 11:59:59 host x", line, line] {
+                    assert_eq!(with.detect(l), without.detect(l), "{l}");
+                }
+                assert_eq!(with.template_states(), without.template_states(), "{line}");
+            }
         }
     }
 

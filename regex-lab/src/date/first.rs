@@ -1,0 +1,135 @@
+//! A first-byte test for templates anchored at the line start, run before PCRE2.
+//!
+//! Nearly every `{^LN-BEG}` template reads `[(?iu)]^(?:\W{0,2})?X`: a match starts at the
+//! line start, skips at most two non-word chars, then `X` begins. So `X`'s first byte is one
+//! of the line's first three bytes (when those are ASCII, so that chars and bytes agree).
+//! The two bytes `X` can begin with are the prefix literals of its relaxed form
+//! ([`crate::prefilter::relax`], a superset of what PCRE2 matches; `regex-syntax`'s
+//! extractor, literals cut to two bytes so the set stays finite). If no start `k` in `0..=2`
+//! (after `k` non-word bytes) has such a pair, the regex cannot match: the search's answer
+//! without the search.
+//!
+//! `relax` reports whether every top-level branch of the whole regex starts with an anchor;
+//! only then is the test built, so a later branch (`^a|^b`) also starts at the line start,
+//! and its text is in `X`'s relaxed language too (the set covers it).
+//!
+//! The generic [`crate::prefilter::Prefilter`] does not fit these templates: `\W{0,2}`
+//! leaves it no anchored prefix, its "contains" literals (`200`, ` 201`...) are in most
+//! lines, and building it for 31 templates took ~11 ms per detector, more than it saved.
+
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+
+use crate::prefilter::relax;
+
+/// The two-byte starts a match may have (`pairs[first]` bit `second`; ASCII only), after
+/// at most `skip` leading non-word chars.
+#[derive(Clone, Debug)]
+pub(crate) struct FirstBytes {
+    pairs: Box<[u128; 128]>,
+    skip: usize,
+}
+
+impl FirstBytes {
+    /// The test for `regex` (Python syntax, compiled without options), if it can be built.
+    pub(crate) fn new(regex: &str) -> Option<FirstBytes> {
+        if !relax(regex, false).ok()?.anchored {
+            return None;
+        }
+        let (flags, rest) = match regex.strip_prefix("(?iu)") {
+            Some(r) => ("(?iu)", r),
+            None => ("", regex),
+        };
+        let rest = rest.strip_prefix('^')?;
+        let (skip, x) = match rest.strip_prefix(r"(?:\W{0,2})?") {
+            Some(x) => (2, x),
+            None => (0, rest),
+        };
+        let relaxed = relax(&format!("{flags}{x}"), false).ok()?;
+        let hir = regex_syntax::ParserBuilder::new()
+            .unicode(true)
+            .utf8(true)
+            .build()
+            .parse(&relaxed.pattern)
+            .ok()?;
+        let seq = Extractor::new().kind(ExtractKind::Prefix).limit_literal_len(2).extract(&hir);
+        let lits = seq.literals()?;
+        if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
+            return None;
+        }
+        let mut pairs = Box::new([0u128; 128]);
+        for l in lits {
+            let b = l.as_bytes();
+            // Non-ASCII starts never reach the table (see `may_match`).
+            let Some(&first) = b.first().filter(|f| f.is_ascii()) else { continue };
+            pairs[usize::from(first)] |= match b.get(1) {
+                // A one-byte literal (a match of one char): any second byte.
+                None => u128::MAX,
+                Some(&second) if second.is_ascii() => 1 << second,
+                Some(_) => 0,
+            };
+        }
+        Some(FirstBytes { pairs, skip })
+    }
+
+    /// False only if the regex cannot match `line` searched from its start. Lines whose
+    /// first `skip + 2` bytes are not all ASCII are left to PCRE2 (there chars and bytes
+    /// differ, and so may `\W` and case folding).
+    #[inline]
+    pub(crate) fn may_match(&self, line: &str) -> bool {
+        let b = line.as_bytes();
+        let head = &b[..b.len().min(self.skip + 2)];
+        if !head.is_ascii() {
+            return true;
+        }
+        if head.is_empty() {
+            // No match is empty (no empty literal).
+            return false;
+        }
+        for k in 0..=self.skip.min(head.len().saturating_sub(1)) {
+            if k > 0 && is_word(head[k - 1]) {
+                break;
+            }
+            let set = self.pairs[usize::from(head[k])];
+            match head.get(k + 1) {
+                Some(&second) if set & (1 << second) != 0 => return true,
+                // The line ends here: only a one-char match fits, PCRE2 decides.
+                None if set != 0 => return true,
+                _ => {}
+            }
+        }
+        false
+    }
+}
+
+/// PCRE2's `\w` on an ASCII byte.
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_only_for_anchored_templates() {
+        let t = FirstBytes::new(r"^(?:\W{0,2})?((?P<Y>20[012]\d)-(?P<m>\d\d))(?=\b|\W|$)").unwrap();
+        assert!(t.may_match("2005-08 x"));
+        assert!(t.may_match("[ 2005-08 x"));
+        assert!(!t.may_match("<38>1 2005-08 x"));
+        assert!(!t.may_match("x2005-08 x"), "only non-word chars are skipped");
+        assert!(!t.may_match("<21>1 2005-08 x"), "\"21\" is no year start");
+        assert!(!t.may_match("x"));
+        assert!(!t.may_match(""));
+        // Non-ASCII heads are left to PCRE2.
+        assert!(t.may_match("\u{ab}2005-08 x"));
+        let t = FirstBytes::new(r"(?iu)^((?P<b>jan|feb)-(?P<d>\d\d))").unwrap();
+        assert!(t.may_match("JAN-01") && t.may_match("feb-01"));
+        assert!(!t.may_match(" jan-01") && !t.may_match("mar-01"));
+        assert!(FirstBytes::new(r"(?=^|\b|\W)((?P<Y>\d{4}))").is_none());
+        assert!(FirstBytes::new(r"^(?:\W{0,2})?(\d+)|x(\d+)").is_none());
+        assert!(FirstBytes::new(r"^()").is_none());
+        let t = FirstBytes::new(r"^(?:\W{0,2})?a|^b").unwrap();
+        assert!(t.may_match("b") && t.may_match("--a") && !t.may_match("c"));
+        assert!(t.may_match("--ax") && !t.may_match("-xa"));
+    }
+}
