@@ -59,25 +59,19 @@ const POOL_PER_WORKER: usize = 4;
 /// Filters sharing one date detector (same `datepattern`).
 pub struct DateGroup {
     datepattern: Option<Vec<String>>,
-    clock: Clock,
     /// The detector that sees every line in order (its hits are the report's).
     pub detector: DateDetector,
 }
 
 impl DateGroup {
     pub fn new(datepattern: Option<Vec<String>>, clock: Clock) -> Result<DateGroup, Error> {
-        let detector = DateDetector::new(datepattern.as_deref(), clock.clone())?;
-        Ok(DateGroup { datepattern, clock, detector })
+        let detector = DateDetector::new(datepattern.as_deref(), clock)?;
+        Ok(DateGroup { datepattern, detector })
     }
 
     /// Whether filters with this `datepattern` belong here.
     pub fn serves(&self, datepattern: Option<&[String]>) -> bool {
         self.datepattern.as_deref() == datepattern
-    }
-
-    fn fresh(&self) -> DateDetector {
-        DateDetector::new(self.datepattern.as_deref(), self.clock.clone())
-            .expect("a datepattern that compiled once compiles again")
     }
 }
 
@@ -246,7 +240,7 @@ fn run_parallel(
         .collect();
     let tools: Vec<Worker> = (0..workers)
         .map(|_| Worker {
-            detectors: groups.iter().map(DateGroup::fresh).collect(),
+            detectors: groups.iter().map(|g| g.detector.fresh()).collect(),
             searchers: jobs.iter().map(|j| j.proc.new_searcher().map(|s| (j.group, s))).collect(),
         })
         .collect();

@@ -41,6 +41,7 @@ mod templates;
 mod tz;
 
 use crate::engine::{Regex, RegexOptions};
+use std::sync::Arc;
 
 pub use detect::FastWin;
 use detect::{Scratch, Selector};
@@ -214,7 +215,8 @@ impl Compiled {
 
 /// Stateful detector: like fail2ban's, it remembers the last winner and reorders templates.
 pub struct DateDetector {
-    templates: Vec<Compiled>,
+    /// Shared by [`DateDetector::fresh`] copies: compiling is most of a detector's cost.
+    templates: Arc<[Compiled]>,
     scratch: Vec<Scratch>,
     selector: Selector,
     spans: Vec<Option<(usize, usize)>>,
@@ -262,21 +264,37 @@ impl DateDetector {
             .into_iter()
             .enumerate()
             .map(|(id, (spec, line))| Compiled::new(id, spec, &line, &ex_year))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Arc<[_]>, _>>()?;
+        let zones = tz::Zones::new(&clock.zone)?;
+        Ok(DateDetector::with(templates, zones, clock, none))
+    }
+
+    /// A detector in the state [`DateDetector::new`] gives, with the same templates and clock
+    /// as this one (shared, not compiled again): for threads that detect the same lines ahead.
+    pub fn fresh(&self) -> DateDetector {
+        let zones = self.converter.zones.clone();
+        DateDetector::with(Arc::clone(&self.templates), zones, self.clock.clone(), self.none)
+    }
+
+    fn with(
+        templates: Arc<[Compiled]>,
+        zones: tz::Zones,
+        clock: Clock,
+        none: bool,
+    ) -> DateDetector {
         let scratch =
             templates.iter().map(|t| Scratch { caps: t.regex.captures(), fields: None }).collect();
-        let converter = Converter::new(tz::Zones::new(&clock.zone)?, clock.now);
-        Ok(DateDetector {
+        DateDetector {
             selector: Selector::new(templates.len()),
+            converter: Converter::new(zones, clock.now),
             templates,
             scratch,
             spans: Vec::new(),
-            converter,
             clock,
             none,
             memo: (0, String::new(), None, LocalEffect::Untouched),
             memo_live: false,
-        })
+        }
     }
 
     /// fail2ban's `matchTime` + `getTime`: finds the date in `line` and converts it.
@@ -432,6 +450,32 @@ mod tests {
         DateDetector::new(Some(&lines), Clock::fail2ban_tests())
     }
 
+    /// A fresh copy starts where `new` starts, whatever the original has seen since.
+    #[test]
+    fn fresh_copies_start_from_scratch() {
+        let lines = [
+            "Jan  3 10:00:01 host sshd[1]: x",
+            "2005-01-03 10:00:02 y",
+            "garbage",
+            "<38>1 2005-01-03T10:00:03Z host app - - - z",
+            "Jan  3 10:00:04 host sshd[2]: x",
+        ];
+        for datepattern in [None, Some(vec!["{^LN-BEG}".to_string()])] {
+            let mut used =
+                DateDetector::new(datepattern.as_deref(), Clock::fail2ban_tests()).unwrap();
+            for l in lines.iter().rev() {
+                used.detect(l);
+            }
+            let mut copy = used.fresh();
+            let mut new =
+                DateDetector::new(datepattern.as_deref(), Clock::fail2ban_tests()).unwrap();
+            for l in lines {
+                assert_eq!(copy.detect(l), new.detect(l), "{l}");
+            }
+            assert_eq!(copy.template_states(), new.template_states());
+        }
+    }
+
     #[test]
     fn bad_datepatterns_say_what_to_fix() {
         let e = dd(&["%Y-%q %H"]).unwrap_err().to_string();
@@ -513,7 +557,7 @@ mod tests {
     ];
 
     fn general(mut d: DateDetector) -> DateDetector {
-        for t in &mut d.templates {
+        for t in Arc::get_mut(&mut d.templates).expect("not shared").iter_mut() {
             t.shape = None;
         }
         d.converter.local.plain = true;
@@ -656,7 +700,10 @@ mod tests {
         for patterns in [None, Some(vec!["{^LN-BEG}".to_string()])] {
             let new = || DateDetector::new(patterns.as_deref(), Clock::fail2ban_tests()).unwrap();
             let (mut with, mut without) = (new(), new());
-            without.templates.iter_mut().for_each(|t| t.first = None);
+            Arc::get_mut(&mut without.templates)
+                .expect("not shared")
+                .iter_mut()
+                .for_each(|t| t.first = None);
             let rejects = |l: &str| {
                 with.templates
                     .iter()
@@ -674,7 +721,10 @@ mod tests {
             // Each prefilter line alone, after a syslog line (the usual last winner).
             for line in PREFILTER_LINES {
                 let (mut with, mut without) = (new(), new());
-                without.templates.iter_mut().for_each(|t| t.first = None);
+                Arc::get_mut(&mut without.templates)
+                    .expect("not shared")
+                    .iter_mut()
+                    .for_each(|t| t.first = None);
                 for l in ["Aug 14 11:59:59 host x", line, line] {
                     assert_eq!(with.detect(l), without.detect(l), "{l}");
                 }
