@@ -14,8 +14,11 @@ use regex_lab::filter::{Filter, FilterOptions};
 
 mod date_support;
 
-/// Both codes on one text: (matched, every group's span).
-fn both(r: &Regex, text: &str) -> [(bool, Vec<Option<(usize, usize)>>); 2] {
+/// What a search found: whether it matched, and every group's span.
+type Found = (bool, Vec<Option<(usize, usize)>>);
+
+/// Both codes on one text: the ASCII one's findings, then the Unicode one's.
+fn both(r: &Regex, text: &str) -> [Found; 2] {
     let run = |unicode: bool| {
         let mut caps = r.captures();
         let found =

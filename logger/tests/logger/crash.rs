@@ -124,7 +124,7 @@ fn unsaved_lines_are_recognised_and_a_torn_line_completed() {
     journal_remote(&numbered(0, 10, t0), &jfile);
     let args = l.args(&["--once", "--start-at", "head"]);
     run_ok(logger(&args, "UTC"));
-    let state_file = std::fs::read_dir(&st)
+    let state_file = std::fs::read_dir(st)
         .unwrap()
         .flatten()
         .find(|e| e.file_name().to_string_lossy().ends_with(".state"))
@@ -134,20 +134,20 @@ fn unsaved_lines_are_recognised_and_a_torn_line_completed() {
     // A foreign line, more entries, an uninterrupted run: the reference file.
     std::fs::OpenOptions::new()
         .append(true)
-        .open(&out)
+        .open(out)
         .unwrap()
         .write_all(b"foreign line\n")
         .unwrap();
     journal_remote(&numbered(10, 10, t0), &jfile);
     run_ok(logger(&args, "UTC"));
-    let full = std::fs::read(&out).unwrap();
+    let full = std::fs::read(out).unwrap();
     // Back to the early state with the file cut in the middle of line 17: as if the process
     // had died while writing, before saving any state after the first run.
     let cut = full.iter().enumerate().filter(|(_, &b)| b == b'\n').nth(16).unwrap().0 + 20;
-    std::fs::OpenOptions::new().write(true).open(&out).unwrap().set_len(cut as u64).unwrap();
+    std::fs::OpenOptions::new().write(true).open(out).unwrap().set_len(cut as u64).unwrap();
     std::fs::write(&state_file, &early_state).unwrap();
     let o = run_ok(logger(&args, "UTC"));
     let log = String::from_utf8_lossy(&o.stderr);
     assert!(log.contains("completed a line torn by a crash") && log.contains("lines=7"), "{log}");
-    assert_same_lines(&std::fs::read(&out).unwrap(), &full, "after recovery");
+    assert_same_lines(&std::fs::read(out).unwrap(), &full, "after recovery");
 }

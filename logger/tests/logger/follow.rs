@@ -21,31 +21,31 @@ fn output_rotation_and_foreign_writer_while_following() {
     journal_remote(&numbered(0, 100, T0), &jfile);
     let args = l.args(&["--start-at", "head"]);
     let f = Follower::start(&args, "UTC", d.join("stderr-1"));
-    wait_lines(&out, 100, &f);
-    let md = std::fs::metadata(&out).unwrap();
+    wait_lines(out, 100, &f);
+    let md = std::fs::metadata(out).unwrap();
     assert_eq!(md.mode() & 0o7777, 0o640);
 
     // logrotate `create`: rename, then a new empty file.
-    std::fs::rename(&out, d.join("out.log.1")).unwrap();
-    std::fs::File::create(&out).unwrap();
+    std::fs::rename(out, d.join("out.log.1")).unwrap();
+    std::fs::File::create(out).unwrap();
     journal_remote(&numbered(100, 100, T0), &jfile);
-    wait_lines(&out, 100, &f);
+    wait_lines(out, 100, &f);
 
     // logrotate `copytruncate`.
-    std::fs::copy(&out, d.join("out.log.2")).unwrap();
-    std::fs::OpenOptions::new().write(true).open(&out).unwrap().set_len(0).unwrap();
+    std::fs::copy(out, d.join("out.log.2")).unwrap();
+    std::fs::OpenOptions::new().write(true).open(out).unwrap().set_len(0).unwrap();
     journal_remote(&numbered(200, 100, T0), &jfile);
-    let b = wait_lines(&out, 100, &f);
+    let b = wait_lines(out, 100, &f);
     assert!(!b.contains(&0), "copytruncate left a hole of NUL bytes");
 
     // Renamed away and not recreated: f2b-logger creates the file itself.
-    std::fs::rename(&out, d.join("out.log.3")).unwrap();
+    std::fs::rename(out, d.join("out.log.3")).unwrap();
     journal_remote(&numbered(300, 100, T0), &jfile);
-    wait_lines(&out, 100, &f);
-    assert_eq!(std::fs::metadata(&out).unwrap().mode() & 0o7777, 0o640);
+    wait_lines(out, 100, &f);
+    assert_eq!(std::fs::metadata(out).unwrap().mode() & 0o7777, 0o640);
 
     // SIGHUP (what a postrotate script sends) reopens even before the next entry.
-    std::fs::rename(&out, d.join("out.log.4")).unwrap();
+    std::fs::rename(out, d.join("out.log.4")).unwrap();
     f.signal(libc::SIGHUP);
     let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !out.exists() {
@@ -72,7 +72,7 @@ fn output_rotation_and_foreign_writer_while_following() {
         journal_remote(&numbered(400 + k * 200, 200, T0), &jfile);
     }
     foreign.join().unwrap();
-    let b = wait_lines(&out, 1000 + 500, &f);
+    let b = wait_lines(out, 1000 + 500, &f);
     let log = f.stop();
     assert!(!log.contains("ERROR"), "{log}");
 
@@ -102,13 +102,13 @@ fn output_rotation_and_foreign_writer_while_following() {
     );
 
     // A restart resumes: the next entries are written once, nothing is replayed.
-    let before = std::fs::read(&out).unwrap();
+    let before = std::fs::read(out).unwrap();
     let f = Follower::start(&args, "UTC", d.join("stderr-2"));
     journal_remote(&numbered(1400, 10, T0), &jfile);
-    let after = wait_lines(&out, count_lines(&before) + 10, &f);
+    let after = wait_lines(out, count_lines(&before) + 10, &f);
     std::thread::sleep(std::time::Duration::from_millis(300));
     f.stop();
-    let after2 = std::fs::read(&out).unwrap();
+    let after2 = std::fs::read(out).unwrap();
     assert_eq!(after, after2, "more lines than entries");
     assert!(after.starts_with(&before));
     assert_eq!(count_lines(&after[before.len()..]), 10);
@@ -131,7 +131,7 @@ fn vacuumed_cursor_file_loses_nothing_after_it() {
     let o = run_ok(logger(&args, "UTC"));
     let log = String::from_utf8_lossy(&o.stderr);
     assert!(log.contains("no longer in the journal"), "the gap is logged:\n{log}");
-    let got = String::from_utf8(std::fs::read(&out).unwrap()).unwrap();
+    let got = String::from_utf8(std::fs::read(out).unwrap()).unwrap();
     let entries: Vec<&str> = got.lines().map(|l| l.rsplit(' ').next().unwrap()).collect();
     assert_eq!(entries, ["0", "1", "2", "3", "4", "5"], "{got}");
 }
@@ -148,12 +148,12 @@ fn journal_rotation_and_vacuum_while_following() {
     journal_remote(&numbered(0, 50, T0), &jdir.join("system.journal"));
     let args = l.args(&["--start-at", "head"]);
     let f = Follower::start(&args, "UTC", d.join("stderr"));
-    wait_lines(&out, 50, &f);
+    wait_lines(out, 50, &f);
     // Rotation: the active file is archived, a new one starts.
     std::fs::rename(jdir.join("system.journal"), jdir.join("system@0001-archived.journal"))
         .unwrap();
     journal_remote(&numbered(50, 50, T0), &jdir.join("system.journal"));
-    wait_lines(&out, 100, &f);
+    wait_lines(out, 100, &f);
     // Vacuum: the archive (holding entries already forwarded) disappears; more entries come.
     std::fs::remove_file(jdir.join("system@0001-archived.journal")).unwrap();
     journal_remote(&numbered(100, 50, T0), &jdir.join("system.journal"));
@@ -161,13 +161,13 @@ fn journal_rotation_and_vacuum_while_following() {
     std::fs::rename(jdir.join("system.journal"), jdir.join("system@0002-archived.journal"))
         .unwrap();
     journal_remote(&numbered(150, 50, T0), &jdir.join("system.journal"));
-    wait_lines(&out, 200, &f);
+    wait_lines(out, 200, &f);
     std::fs::remove_file(jdir.join("system@0002-archived.journal")).unwrap();
     journal_remote(&numbered(200, 50, T0), &jdir.join("system.journal"));
-    let b = wait_lines(&out, 250, &f);
+    let b = wait_lines(out, 250, &f);
     std::thread::sleep(std::time::Duration::from_millis(300));
     let log = f.stop();
-    assert_eq!(std::fs::read(&out).unwrap(), b, "no replay after the last entry");
+    assert_eq!(std::fs::read(out).unwrap(), b, "no replay after the last entry");
     let got = String::from_utf8(b).unwrap();
     let n: Vec<u64> = got.lines().map(|l| l.rsplit(' ').next().unwrap().parse().unwrap()).collect();
     assert_eq!(n, (0..250).collect::<Vec<_>>(), "log:\n{log}");
