@@ -328,7 +328,8 @@ pub struct LineResult {
 }
 
 impl LineResult {
-    fn empty() -> LineResult {
+    /// A line that found nothing (missed).
+    pub(crate) fn empty() -> LineResult {
         LineResult {
             serial: 0,
             failures: Vec::new(),

@@ -162,19 +162,7 @@ mod tests {
     use super::*;
 
     fn result(class: LineClass) -> LineResult {
-        LineResult {
-            serial: 0,
-            failures: Vec::new(),
-            regex_hits: Vec::new(),
-            class,
-            prefregex_matched: false,
-            prefregex_groups: None,
-            ignore_hits: Vec::new(),
-            consumed: Vec::new(),
-            date: None,
-            time: None,
-            aborted: Vec::new(),
-        }
+        LineResult { class, ..LineResult::empty() }
     }
 
     #[test]
