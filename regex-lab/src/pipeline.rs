@@ -156,8 +156,8 @@ fn run_inline(
     input.stats
 }
 
-/// A batch of lines and everything the workers found in it. Circulates: reader → worker →
-/// sequencer → reader, keeping its allocations.
+/// A batch of lines and everything the workers found in it. Circulates: free pool → a worker
+/// (fill, search) → the sequencing → free pool, keeping its allocations.
 struct Batch {
     seq: u64,
     /// The lines, each followed by `"\n"` (see [`LineReader::read_lines`]).
