@@ -324,16 +324,7 @@ impl Selector {
                 let (dist, end) = (text.char_of(s), text.char_of(e));
                 if n == 1 || anchored || (dist == self.last_pos.0 && end == self.last_end.0) {
                     winner = Some((i, dist, end));
-                    self.fast = Some(FastWin {
-                        tid,
-                        scan: None,
-                        sole: None,
-                        last_pos: self.last_pos,
-                        last_end: self.last_end,
-                        dist,
-                        end,
-                        local: LocalEffect::Untouched,
-                    });
+                    self.fast = Some(self.fast_win(tid, dist, end, None, None));
                 } else {
                     let mut v = Vec::new();
                     candidate_spans(tpl, &mut scratch[tid], line, &mut v);
@@ -365,21 +356,9 @@ impl Selector {
                             slots[k] = s.tid as u16;
                         }
                         let last_tid = self.slots.get(self.last_idx).map_or(FAR, |s| s.tid);
-                        self.fast = Some(FastWin {
-                            tid,
-                            scan: Some(Scan {
-                                last_idx: self.last_idx,
-                                last_tid,
-                                slots,
-                                len: i as u8 + 1,
-                            }),
-                            sole: None,
-                            last_pos: self.last_pos,
-                            last_end: self.last_end,
-                            dist,
-                            end,
-                            local: LocalEffect::Untouched,
-                        });
+                        let scan =
+                            Scan { last_idx: self.last_idx, last_tid, slots, len: i as u8 + 1 };
+                        self.fast = Some(self.fast_win(tid, dist, end, Some(scan), None));
                     }
                     break;
                 }
@@ -418,16 +397,9 @@ impl Selector {
                 let c = candidate?;
                 *spans = c.spans;
                 if matches == 1 {
-                    self.fast = Some(FastWin {
-                        tid: self.slots[c.idx].tid,
-                        scan: None,
-                        sole: Some(self.slots.get(self.last_idx).map_or(FAR, |s| s.tid)),
-                        last_pos: self.last_pos,
-                        last_end: self.last_end,
-                        dist: c.dist,
-                        end: c.end,
-                        local: LocalEffect::Untouched,
-                    });
+                    let sole = self.slots.get(self.last_idx).map_or(FAR, |s| s.tid);
+                    let tid = self.slots[c.idx].tid;
+                    self.fast = Some(self.fast_win(tid, c.dist, c.end, None, Some(sole)));
                 }
                 (c.idx, c.dist, c.end)
             }
@@ -435,6 +407,28 @@ impl Selector {
         let tid = self.slots[i].tid;
         self.won(i, dist, end, &text, templates);
         Some((tid, shaped))
+    }
+
+    /// The record of a quick decision for `tid` at `dist..end`, made in this selector's
+    /// current state (its last position and end).
+    fn fast_win(
+        &self,
+        tid: usize,
+        dist: usize,
+        end: usize,
+        scan: Option<Scan>,
+        sole: Option<usize>,
+    ) -> FastWin {
+        FastWin {
+            tid,
+            scan,
+            sole,
+            last_pos: self.last_pos,
+            last_end: self.last_end,
+            dist,
+            end,
+            local: LocalEffect::Untouched,
+        }
     }
 
     /// Replays `fw`, a quick decision another selector over the same templates made on

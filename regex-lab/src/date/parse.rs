@@ -98,6 +98,20 @@ pub(crate) struct Converter {
     pub effect: LocalEffect,
 }
 
+/// A date as strptime read it, before conversion: wall-clock fields, the zone the text
+/// named (minutes east of UTC), and which fields fail2ban guessed (the year, or the whole day
+/// for a time alone).
+#[derive(Clone, Copy, Debug)]
+struct Naive {
+    year: i64,
+    month: i64,
+    day: i64,
+    hms: (i64, i64, i64),
+    zone_minutes: Option<i32>,
+    assume_year: bool,
+    assume_today: bool,
+}
+
 /// Years for which [`Converter::finish`] computes with integers: every shift it makes (a
 /// zone offset, a day, a year back) stays far inside jiff's ranges, so none of the range
 /// errors the general code can meet is possible. Other years take the general code.
@@ -174,7 +188,15 @@ impl Converter {
         let year = f.year.map_or(i64::from(self.now.year()), i64::from);
         let hms = (i64::from(f.hour), i64::from(f.minute), i64::from(f.second));
         let (month, day) = (i64::from(f.month), i64::from(f.day));
-        self.finish(year, month, day, hms, zone, f.year.is_none(), false)
+        self.finish(Naive {
+            year,
+            month,
+            day,
+            hms,
+            zone_minutes: zone,
+            assume_year: f.year.is_none(),
+            assume_today: false,
+        })
     }
 
     /// Time of a strptime-style match. `fields` are (field, text) in group order.
@@ -235,15 +257,15 @@ impl Converter {
                 let d = civil_date(year, 1, 1)?
                     .checked_add(SignedDuration::from_hours(24 * (j - 1)))
                     .ok()?;
-                return self.finish(
-                    i64::from(d.year()),
-                    d.month().into(),
-                    d.day().into(),
-                    (hour, minute, second),
+                return self.finish(Naive {
+                    year: i64::from(d.year()),
+                    month: d.month().into(),
+                    day: d.day().into(),
+                    hms: (hour, minute, second),
                     zone_minutes,
                     assume_year,
-                    false,
-                );
+                    assume_today: false,
+                });
             }
         }
         let assume_today = month.is_none() && day.is_none();
@@ -253,42 +275,25 @@ impl Converter {
             // Only one of month/day: Python's datetime() fails.
             (month?, day?)
         };
-        self.finish(
+        self.finish(Naive {
             year,
             month,
             day,
-            (hour, minute, second),
+            hms: (hour, minute, second),
             zone_minutes,
             assume_year,
             assume_today,
-        )
+        })
     }
 
     /// The end of strptime and fail2ban's year/day guesses, with integers (see
     /// [`ARITHMETIC_YEARS`]); [`Converter::finish_general`] otherwise. Each step is the
     /// general code's, on seconds since 1970-01-01T00:00 of the naive wall clock.
-    #[allow(clippy::too_many_arguments)]
-    fn finish(
-        &mut self,
-        year: i64,
-        month: i64,
-        day: i64,
-        (hour, minute, second): (i64, i64, i64),
-        zone_minutes: Option<i32>,
-        assume_year: bool,
-        assume_today: bool,
-    ) -> Option<f64> {
+    fn finish(&mut self, n: Naive) -> Option<f64> {
+        let Naive { year, month, day, hms: (hour, minute, second), zone_minutes, .. } = n;
+        let Naive { assume_year, assume_today, .. } = n;
         let Some(now) = self.now_micros.filter(|_| ARITHMETIC_YEARS.contains(&year)) else {
-            let hms = (hour, minute, second);
-            return self.finish_general(
-                year,
-                month,
-                day,
-                hms,
-                zone_minutes,
-                assume_year,
-                assume_today,
-            );
+            return self.finish_general(n);
         };
         let days = days_from_civil(year, month, day)?;
         if !(0..24).contains(&hour) || !(0..60).contains(&minute) || !(0..60).contains(&second) {
@@ -320,17 +325,9 @@ impl Converter {
         t.map(|t| t as f64)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn finish_general(
-        &mut self,
-        year: i64,
-        month: i64,
-        day: i64,
-        (hour, minute, second): (i64, i64, i64),
-        zone_minutes: Option<i32>,
-        assume_year: bool,
-        assume_today: bool,
-    ) -> Option<f64> {
+    fn finish_general(&mut self, n: Naive) -> Option<f64> {
+        let Naive { year, month, day, hms: (hour, minute, second), zone_minutes, .. } = n;
+        let Naive { assume_year, assume_today, .. } = n;
         let now = self.now;
         let date = civil_date(year, month, day)?;
         if !(0..24).contains(&hour) || !(0..60).contains(&minute) || !(0..60).contains(&second) {
@@ -532,8 +529,16 @@ mod tests {
                         let zone = [None, None, None, Some(0), Some(120), Some(-330), Some(1439)]
                             [below(7) as usize];
                         let (ay, at) = (below(2) == 0, below(5) == 0);
-                        let a = fast.finish(y, mo, d, (h, mi, s), zone, ay, at);
-                        let b = general.finish_general(y, mo, d, (h, mi, s), zone, ay, at);
+                        let n = Naive {
+                            year: y,
+                            month: mo,
+                            day: d,
+                            hms: (h, mi, s),
+                            zone_minutes: zone,
+                            assume_year: ay,
+                            assume_today: at,
+                        };
+                        let (a, b) = (fast.finish(n), general.finish_general(n));
                         assert_eq!(a, b, "{name} fixed={fixed:?} now={now} {y}-{mo}-{d} {h}:{mi}:{s} z={zone:?} {ay} {at}");
                         checked += 1;
                         shortcut += usize::from(matches!(fast.effect, LocalEffect::Unique(_)));
