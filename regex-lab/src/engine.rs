@@ -14,6 +14,8 @@ use std::sync::OnceLock;
 
 use pcre2_sys::*;
 
+mod line_tail;
+
 /// Options that change how a pattern is compiled.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RegexOptions {
@@ -53,6 +55,9 @@ pub struct Regex {
     /// The same pattern compiled without UTF and Unicode properties, for ASCII subjects;
     /// compiled on first use, `None` if the pattern is not ASCII (see [`Regex::search`]).
     ascii: OnceLock<Option<Code>>,
+    /// The twin that does not walk a final `.+$` (see [`line_tail`]); compiled on first
+    /// use, `None` if the pattern does not end that way.
+    line_tail: OnceLock<Option<Box<LineTail>>>,
     translated: String,
     options: u32,
     jit: bool,
@@ -92,6 +97,7 @@ impl Regex {
             pattern: pattern.to_string(),
             code,
             ascii: OnceLock::new(),
+            line_tail: OnceLock::new(),
             translated: translated.to_string(),
             options,
             jit,
@@ -103,7 +109,7 @@ impl Regex {
     /// same with or without UTF and UCP (every class, `\b`, case folding and `.` agree on
     /// ASCII characters; the Unicode-only differences need a non-ASCII character in the
     /// pattern or the subject), and PCRE2's byte mode is 25-37% faster on fail2ban's
-    /// regexes. Nearly every log line is ASCII. `tests/engine_ascii.rs` checks both codes
+    /// regexes. Nearly every log line is ASCII. `tests/engine_twins.rs` checks both codes
     /// give the same spans for every stock regex on every sample line.
     #[inline]
     fn code_for(&self, haystack: &str) -> &Code {
@@ -122,6 +128,25 @@ impl Regex {
             .then_some(code)
         });
         ascii.as_ref().unwrap_or(&self.code)
+    }
+
+    fn line_tail(&self) -> Option<&LineTail> {
+        self.line_tail
+            .get_or_init(|| {
+                let (pattern, name) = line_tail::twin(&self.translated)?;
+                let opts = RegexOptions {
+                    multiline: self.options & PCRE2_MULTILINE != 0,
+                    caseless: self.options & PCRE2_CASELESS != 0,
+                };
+                if opts.multiline {
+                    return None;
+                }
+                let twin = Regex::build(&pattern, &pattern, opts, self.jit).ok()?;
+                let group = self.group_index(name)?;
+                // The same groups, numbered the same: captures are interchangeable.
+                (twin.names == self.names).then(|| Box::new(LineTail { twin, group }))
+            })
+            .as_deref()
     }
 
     /// The pattern as given to [`Regex::new`].
@@ -146,11 +171,17 @@ impl Regex {
 
     /// `re.search(pattern, haystack)`: the leftmost match anywhere. Fills `caps`.
     pub fn search(&self, haystack: &str, caps: &mut Captures) -> Result<bool, SearchError> {
+        if let Some(tail) = self.line_tail() {
+            if let Some(line_end) = one_line_end(haystack) {
+                return tail.search(haystack, line_end, caps);
+            }
+        }
         caps.data.find(self.code_for(haystack), haystack, 0)
     }
 
-    /// [`Regex::search`] with the Unicode (UTF + UCP) code whatever the subject: for tests
-    /// that compare it with the ASCII code chosen for ASCII subjects.
+    /// [`Regex::search`] with the Unicode (UTF + UCP) code of the pattern as written,
+    /// whatever the subject: for tests that compare it with the twins `search` picks (the
+    /// ASCII code for ASCII subjects, the line-tail twin for one-line subjects).
     pub fn search_unicode(&self, haystack: &str, caps: &mut Captures) -> Result<bool, SearchError> {
         caps.data.find(&self.code, haystack, 0)
     }
@@ -174,6 +205,41 @@ impl Regex {
     pub fn is_match(&self, haystack: &str) -> Result<bool, SearchError> {
         self.search(haystack, &mut self.captures())
     }
+}
+
+/// A pattern ending in `(?P<group>.+)$` (or `.*`, lazy or not) and its twin ending in
+/// `(?P<group>(?=.))` (or `(?P<group>)`); see [`line_tail`].
+#[derive(Debug)]
+struct LineTail {
+    twin: Regex,
+    group: usize,
+}
+
+impl LineTail {
+    /// The original pattern's search on a one-line subject whose line ends at `line_end`:
+    /// the twin decides, and the tail group and the match end where the line does.
+    fn search(
+        &self,
+        haystack: &str,
+        line_end: usize,
+        caps: &mut Captures,
+    ) -> Result<bool, SearchError> {
+        let found = caps.data.find(self.twin.code_for(haystack), haystack, 0)?;
+        if found {
+            caps.data.set_end(self.group, line_end);
+            caps.data.set_end(0, line_end);
+        }
+        Ok(found)
+    }
+}
+
+/// Where the line of a one-line subject ends (before its final `\n`, if any); `None` if
+/// another `\n` makes it several lines.
+#[inline]
+fn one_line_end(haystack: &str) -> Option<usize> {
+    let b = haystack.as_bytes();
+    let end = b.len() - usize::from(b.last() == Some(&b'\n'));
+    memchr::memchr(b'\n', &b[..end]).is_none().then_some(end)
 }
 
 impl Captures {
@@ -314,7 +380,7 @@ struct MatchData {
     context: *mut pcre2_match_context_8,
     stack: *mut pcre2_jit_stack_8,
     /// `groups` (start, end) pairs.
-    ovector: *const usize,
+    ovector: *mut usize,
     groups: usize,
 }
 
@@ -400,6 +466,17 @@ impl MatchData {
                 message: format!("PCRE2: error matching: {}", error_message(rc)),
             }),
         }
+    }
+
+    /// Moves the end of group `i`, which took part in the match that just succeeded (if
+    /// the buffer has that group: one made for another regex may not).
+    fn set_end(&mut self, i: usize, end: usize) {
+        if i >= self.groups {
+            return;
+        }
+        // SAFETY: the ovector has `groups` pairs, lives as long as `data`, and is only
+        // read or written through `&self`/`&mut self` between searches.
+        unsafe { *self.ovector.add(2 * i + 1) = end };
     }
 
     /// Span of group `i` after a match.
@@ -519,6 +596,25 @@ mod tests {
         assert_eq!(translate(r"[\Z]"), r"[\Z]");
         assert_eq!(translate("(?P<u>x)"), "(?P<u>x)");
         assert_eq!(translate("(?:u)"), "(?:u)");
+    }
+
+    #[test]
+    fn line_tail_twin_searches_one_line_subjects() {
+        let re = Regex::new(r"^(?P<m>\S+ )(?P<content>.+)$", RegexOptions::default()).unwrap();
+        assert!(re.line_tail().is_some());
+        let mut caps = re.captures();
+        assert!(re.search("h x y\n", &mut caps).unwrap());
+        assert_eq!(
+            (caps.get(0), caps.get(1), caps.get(2)),
+            (Some((0, 5)), Some((0, 2)), Some((2, 5)))
+        );
+        assert!(!re.search("h \n", &mut caps).unwrap());
+        let multiline = RegexOptions { multiline: true, caseless: false };
+        assert!(Regex::new("^a(?P<c>.+)$", multiline).unwrap().line_tail().is_none());
+        assert!(Regex::new("^a|(?P<c>.+)$", RegexOptions::default())
+            .unwrap()
+            .line_tail()
+            .is_none());
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! The ASCII code of a regex (PCRE2 without UTF and Unicode properties, which
-//! `engine::Regex::search` uses for ASCII subjects because it is faster) finds exactly what
-//! the Unicode code finds: the same match or no match and the same span for every group,
-//! for every regex of every stock filter (all sshd modes included) and of the default date
-//! templates' shapes, on every ASCII line of fail2ban's sample logs, as fail2ban builds
-//! the texts (`line\n`, the line with its date cut out, the prefregex `content`).
+//! The twins `engine::Regex::search` picks because they are faster find exactly what the
+//! pattern as written finds with the Unicode code: the same match or no match and the same
+//! span for every group. The twins: the ASCII code (PCRE2 without UTF and Unicode
+//! properties) for ASCII subjects, and the line-tail twin (`…(?P<content>.+)$` searched as
+//! `…(?P<content>(?=.))`) for one-line subjects. Checked for every regex of every stock
+//! filter (all sshd modes included) and of the default date templates' shapes, on every
+//! ASCII line of fail2ban's sample logs, as fail2ban builds the texts (`line\n`, the line
+//! with its date cut out, the prefregex `content`), and on crafted cases.
 
 use std::collections::BTreeSet;
 
@@ -17,7 +19,7 @@ mod date_support;
 /// What a search found: whether it matched, and every group's span.
 type Found = (bool, Vec<Option<(usize, usize)>>);
 
-/// Both codes on one text: the ASCII one's findings, then the Unicode one's.
+/// `search` (with its twins) on one text, then the Unicode code of the pattern as written.
 fn both(r: &Regex, text: &str) -> [Found; 2] {
     let run = |unicode: bool| {
         let mut caps = r.captures();
@@ -34,7 +36,7 @@ fn both(r: &Regex, text: &str) -> [Found; 2] {
     not(all(host_has = "fail2ban", host_has = "fail2ban_samples")),
     ignore = "needs fail2ban's stock filters and sample logs (apt-get install fail2ban)"
 )]
-fn ascii_code_finds_what_the_unicode_code_finds() {
+fn twins_find_what_the_unicode_code_finds() {
     let mut lines = BTreeSet::new();
     for path in date_support::sample_files() {
         lines.extend(date_support::lines_of(&path).into_iter().filter(|l| l.is_ascii()));
@@ -98,6 +100,11 @@ fn ascii_code_finds_what_the_unicode_code_finds() {
         texts.len()
     );
     assert!(regexes.len() > 200 && matches > 2000, "{} regexes, {matches} matches", regexes.len());
+    let tails = regexes
+        .iter()
+        .filter(|(_, p, _)| p.ends_with(".+)$") && p.contains("(?P<content>"))
+        .count();
+    assert!(tails >= 15, "only {tails} prefregexes end in (?P<content>.+)$");
 }
 
 /// Patterns where Unicode matters keep the Unicode code, and ASCII subjects of an ASCII
@@ -112,6 +119,29 @@ fn ascii_and_unicode_codes_agree_on_crafted_cases() {
         (r"\p{Lu}\X\R", &["Ab\r\n", "Éb\n"]),
         (r"^\x{e9}", &["\u{e9}", "e"]),
         (r"^é+$", &["ééé", "e"]),
+        // The line-tail twin: the rest of the line, whatever it holds, and subjects of
+        // several lines (the pattern as written searches those).
+        (
+            r"^(?P<mlfid>\S+ d\[\d+\]:\s)(?:error: )?(?P<content>.+)$",
+            &[
+                "h d[1]: x\n",
+                "h d[1]: x",
+                "h d[1]: \n",
+                "h d[1]: ",
+                "h d[1]: error: \n",
+                "h d[1]: error: ",
+                "h d[1]:  \r\n",
+                "h d[1]: a\rb\x0bc\x0c\n",
+                "h d[1]: é\u{85}\u{2028}z\n",
+                "h d[1]: a\nb\n",
+                "h d[1]: a\n\n",
+                "\n",
+                "",
+            ],
+        ),
+        (r"^a(?P<c>.+?)$", &["ab\n", "a\n", "a", "ab\nc", "a\u{2029}\n"]),
+        (r"^(?:a|b)+(?<=b)(?P<c>.*)$", &["ab\n", "abb", "ba\n", "b\n", "b", "ab\nc\n"]),
+        (r"^x(?P<c>.*?)$", &["x\n", "x", "xyz\n", "x\ny"]),
     ];
     for (pattern, texts) in cases {
         for caseless in [false, true] {
