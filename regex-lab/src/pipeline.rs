@@ -32,15 +32,20 @@
 //! - **Bounded memory.** A fixed pool of batches circulates; a worker waits for a free one,
 //!   so memory does not grow with the input, whatever its size.
 
+mod screen;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use crate::date::{Clock, DateDetector, DateHit, FastWin};
 use crate::error::Error;
+use crate::filter::Filter;
 use crate::input::LineReader;
+use crate::engine::Captures;
 use crate::line::{LineMatches, LineProcessor, Searcher};
 use crate::report::Counts;
+use screen::Screening;
 
 /// Lines per batch: large enough to make channel traffic negligible, small enough for a
 /// fine-grained balance between workers. Fewer with many filters (see [`batch_lines`]).
@@ -127,6 +132,9 @@ fn run_inline(
     // searches (on the batch's text, see `Searcher::run_line`), then its state.
     let mut searchers: Vec<Option<(Searcher, LineMatches)>> =
         jobs.iter().map(|j| j.proc.new_searcher().map(|s| (s, LineMatches::default()))).collect();
+    let screening = screening(jobs, searchers.iter().map(|s| s.as_ref().map(|(s, _)| s)));
+    let mut present = screening.as_ref().map_or_else(Vec::new, Screening::bits);
+    let mut pref_caps: Vec<Option<Captures>> = (0..jobs.len()).map(|_| None).collect();
     let mut input = Input::new(readers);
     let (mut text, mut ends) = (String::with_capacity(BATCH_BYTES + 4096), Vec::new());
     while input.fill(&mut text, &mut ends, BATCH_LINES) {
@@ -138,11 +146,21 @@ fn run_inline(
             for (g, group) in groups.iter_mut().enumerate() {
                 hits[g] = group.detector.detect(line);
             }
-            for (job, s) in jobs.iter_mut().zip(&mut searchers) {
+            if let Some(sc) = &screening {
+                sc.scan(line_nl, &mut present);
+            }
+            for (j, (job, s)) in jobs.iter_mut().zip(&mut searchers).enumerate() {
                 let hit = hits[job.group].clone();
                 let searched = s.as_mut().map(|(searcher, m)| {
                     let (s, e) = hit.as_ref().map_or((0, 0), |h| (h.start, h.end));
-                    searcher.run_line(line_nl, s, e, m);
+                    match &screening {
+                        Some(sc) => {
+                            let v = sc.verdict(j, &present, s);
+                            let f = job.proc.filter();
+                            screen::run_line(v, f, searcher, &mut pref_caps[j], line_nl, s, e, m);
+                        }
+                        None => searcher.run_line(line_nl, s, e, m),
+                    }
                     m
                 });
                 let r = job.proc.process_found(line, hit, searched);
@@ -179,13 +197,32 @@ struct DateOut {
 }
 
 /// A worker's tools: its own detector per date group, a searcher per single-line job.
-struct Worker {
+struct Worker<'s> {
     detectors: Vec<DateDetector>,
     /// (group, searcher) per job; `None` for multi-line jobs.
     searchers: Vec<Option<(usize, Searcher)>>,
+    /// The run's screening (see [`screen`]), and per line of a batch its scan.
+    screening: Option<&'s Screening>,
+    present: Vec<u64>,
+    /// Per job, its filter and captures for a prefregex-only search.
+    filters: Vec<Arc<Filter>>,
+    pref_caps: Vec<Option<Captures>>,
 }
 
-impl Worker {
+/// The screening of `jobs` with these searchers (see [`screen`]); none with fewer than two
+/// single-line jobs: one filter's own prefilter already does what it would.
+fn screening<'a>(
+    jobs: &'a [Job],
+    searchers: impl Iterator<Item = Option<&'a Searcher>>,
+) -> Option<Screening> {
+    let searchers: Vec<Option<&Searcher>> = searchers.collect();
+    if searchers.iter().filter(|s| s.is_some()).count() < 2 {
+        return None;
+    }
+    Screening::new(jobs.iter().map(|j| &**j.proc.filter()).zip(searchers))
+}
+
+impl Worker<'_> {
     fn process(&mut self, b: &mut Batch) {
         let n = b.ends.len();
         for (g, d) in self.detectors.iter_mut().enumerate() {
@@ -199,6 +236,15 @@ impl Worker {
                 start = end + 1;
             }
         }
+        let words = self.screening.map_or(0, Screening::words);
+        if let Some(sc) = self.screening {
+            self.present.resize(n * words, 0);
+            let mut start = 0;
+            for (k, &end) in b.ends.iter().enumerate() {
+                sc.scan(&b.text[start..=end], &mut self.present[k * words..(k + 1) * words]);
+                start = end + 1;
+            }
+        }
         for (j, s) in self.searchers.iter_mut().enumerate() {
             let Some((g, searcher)) = s else { continue };
             let out = &mut b.matches[j];
@@ -207,7 +253,15 @@ impl Worker {
             for (k, &end) in b.ends.iter().enumerate() {
                 let line_nl = &b.text[start..=end];
                 let (s, e) = b.dates[*g][k].hit.as_ref().map_or((0, 0), |h| (h.start, h.end));
-                searcher.run_line(line_nl, s, e, &mut out[k]);
+                match self.screening {
+                    Some(sc) => {
+                        let v = sc.verdict(j, &self.present[k * words..(k + 1) * words], s);
+                        let f = &self.filters[j];
+                        let caps = &mut self.pref_caps[j];
+                        screen::run_line(v, f, searcher, caps, line_nl, s, e, &mut out[k]);
+                    }
+                    None => searcher.run_line(line_nl, s, e, &mut out[k]),
+                }
                 start = end + 1;
             }
         }
@@ -238,12 +292,21 @@ fn run_parallel(
             matches: vec![Vec::new(); jobs.len()],
         })
         .collect();
-    let tools: Vec<Worker> = (0..workers)
+    let mut tools: Vec<Worker> = (0..workers)
         .map(|_| Worker {
             detectors: groups.iter().map(|g| g.detector.fresh()).collect(),
             searchers: jobs.iter().map(|j| j.proc.new_searcher().map(|s| (j.group, s))).collect(),
+            screening: None,
+            present: Vec::new(),
+            filters: jobs.iter().map(|j| Arc::clone(j.proc.filter())).collect(),
+            pref_caps: (0..jobs.len()).map(|_| None).collect(),
         })
         .collect();
+    let screening =
+        screening(jobs, tools[0].searchers.iter().map(|s| s.as_ref().map(|(_, s)| s)));
+    for t in &mut tools {
+        t.screening = screening.as_ref();
+    }
     let shared = Shared {
         input: Mutex::new(Input::new(readers)),
         free: Mutex::new(free),

@@ -35,6 +35,7 @@
 //! line (`tests/prefilter.rs`): whenever PCRE2 matches, the regex was a candidate.
 
 mod relax;
+mod screen;
 
 use aho_corasick::{packed, AhoCorasick, MatchKind};
 use memchr::memmem;
@@ -42,6 +43,7 @@ use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
 use regex_syntax::hir::{Hir, HirKind};
 
 pub use relax::{relax, Relaxed, Unsupported};
+pub use screen::{has as screen_has, Screen};
 
 /// One regex to build a rule for, as the engine compiles it.
 #[derive(Clone, Copy, Debug)]
@@ -513,6 +515,18 @@ impl Prefilter {
     /// Whether pattern `i` may match `text`.
     pub fn may_match(&self, i: usize, text: &str) -> bool {
         self.rules[i].accepts(text.as_bytes())
+    }
+
+    /// A literal set one of which every text pattern `i` matches contains (`None` when
+    /// there is none): its most selective "contains" check, or else its anchored prefixes
+    /// (a text that starts with one contains it). For screening many filters at once
+    /// ([`Screen`]).
+    pub fn needs(&self, i: usize) -> Option<Vec<Vec<u8>>> {
+        let r = &self.rules[i];
+        if let Some(first) = r.required.first() {
+            return Some(first.lits.clone());
+        }
+        r.prefixes.as_ref().map(|ps| ps.iter().map(|p| p.lit.to_vec()).collect())
     }
 
     /// Whether pattern `i` is a candidate for every text (then [`Prefilter::may_match`] is

@@ -77,6 +77,16 @@ impl LineMatches {
         self.aborted.clear();
     }
 
+    /// What the searches find on a text where no failregex or ignoreregex can match, the
+    /// prefregex (`None` without one) giving `pref`: a replay's screen decides that from
+    /// the line's literals (`pipeline/screen.rs`), only when the prefregex's groups are not
+    /// wanted.
+    pub fn set_screened(&mut self, pref: Option<bool>) {
+        self.clear();
+        self.pref_searched = pref.is_some();
+        self.pref_matched = pref == Some(true);
+    }
+
     /// The prefregex's text.
     pub(super) fn pref_text(&self) -> &str {
         &self.text[..self.split]
@@ -145,6 +155,11 @@ impl Searcher {
     /// Also record the prefregex's groups (fail2ban-regex `-v`).
     pub fn keep_prefregex_groups(&mut self, yes: bool) {
         self.keep_pref_groups = yes;
+    }
+
+    /// Whether the prefregex's groups are recorded.
+    pub fn keeps_prefregex_groups(&self) -> bool {
+        self.keep_pref_groups
     }
 
     /// Searches the line whose regex text is `pre + post` (the line with its date cut out).

@@ -1,0 +1,197 @@
+//! Many filters, one literal pass per line: which filters need no search at all.
+//!
+//! Most filters of a many-filter replay cannot match most lines (postfix on an sshd log).
+//! Each filter's searches are only ever *proposed* by its prefilter, whose rules each need
+//! one of a few literals ([`Prefilter::needs`]). Per line, one [`Screen`] pass over the line
+//! finds which of those needs occur; per filter, a bit test then decides:
+//!
+//! - **Quiet**: the need of everything searched first (the prefregex; without one, every
+//!   failregex; and the ignoreregexes when they are searched first) is absent: the
+//!   searches would find nothing, and are not made.
+//! - **Prefregex only**: the failregexes' need (with the ignoreregexes searched first) is
+//!   absent: only the prefregex can match (dovecot's and sendmail's match every syslog
+//!   line); one PCRE2 search of it decides, nothing else is searched.
+//! - Otherwise the filter's searcher runs as usual.
+//!
+//! Why this is exact: the screen scans the whole line (plus its `"\n"`), and is only used
+//! when the text the regexes see is a suffix of it, i.e. the date, if any, starts the line
+//! (`text0 = line[end..] + "\n"`). A literal absent from the line is absent from that
+//! suffix, and from every part of it: the prefregex's `content` is a slice of it, or a copy
+//! of a slice plus `"\n"` (needs with a `"\n"` are not screened). A regex matching a text
+//! contains one of its need's literals ([`Prefilter::needs`], tested by `tests/prefilter.rs`
+//! with the superset property), so an absent need means no match, which is what the
+//! searcher would have found too (it searches nothing its prefilter rejects). A prefregex
+//! search that PCRE2 aborts is left to the searcher, which records it.
+//! `tests/pipeline.rs` compares screened and unscreened replays.
+
+use crate::engine::Captures;
+use crate::filter::Filter;
+use crate::line::{LineMatches, Searcher};
+use crate::prefilter::{screen_has, Prefilter, Screen};
+
+/// Literal sets, as [`Prefilter::needs`] gives them.
+type LitSet = Vec<Vec<u8>>;
+
+/// The screen of a run and each job's plan.
+pub(super) struct Screening {
+    screen: Screen,
+    /// Per job; `None`: always searched.
+    plans: Vec<Option<Plan>>,
+}
+
+/// Which needs of the screen decide for one filter.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    /// Absent: the searches find nothing.
+    quiet: Option<u32>,
+    /// Absent: only the prefregex can match.
+    pref_only: Option<u32>,
+}
+
+/// The union of the needs of patterns `0..n`, if each has one.
+fn union(p: &Prefilter, n: usize) -> Option<LitSet> {
+    let mut all = Vec::new();
+    for i in 0..n {
+        all.extend(p.needs(i)?);
+    }
+    Some(all)
+}
+
+/// (quiet need, prefregex-only need) of a filter searched by `s`.
+fn needs_of(f: &Filter, s: &Searcher) -> (Option<LitSet>, Option<LitSet>) {
+    if f.maxlines() > 1 {
+        return (None, None);
+    }
+    // As `Searcher::search` decides: with many more failregexes than ignoreregexes, the
+    // ignoreregexes are searched first, on every line.
+    let ignore_first =
+        !f.ignoreregex().is_empty() && f.ignoreregex().len() + 2 < f.failregex().len();
+    let ignore = if ignore_first {
+        match union(f.ignore_prefilter(), f.ignoreregex().len()) {
+            Some(s) => s,
+            None => return (None, None),
+        }
+    } else {
+        Vec::new()
+    };
+    let with_ignore = |mut set: LitSet| {
+        set.extend(ignore.iter().cloned());
+        set
+    };
+    let fails = union(f.fail_prefilter(), f.failregex().len());
+    let quiet = match f.prefregex() {
+        Some(_) => f.pref_prefilter().needs(0),
+        None => fails.clone(),
+    }
+    .map(with_ignore);
+    // The failregexes see the prefregex's `content` (or its whole text): a slice of the
+    // text, or a copy of one plus "\n". With `alt_`/`tuple_` merges it could be built from
+    // several groups: not screened. Wanted prefregex groups need the search's spans.
+    let plain_content = f.prefregex().is_some_and(|p| p.alt().is_empty() && p.tuple().is_empty());
+    let pref_only = fails
+        .filter(|_| plain_content && !s.keeps_prefregex_groups())
+        .filter(|set| set.iter().all(|l| !l.contains(&b'\n')))
+        .map(with_ignore);
+    (quiet, pref_only)
+}
+
+/// What the screen decided for one job on one line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Verdict {
+    Search,
+    Quiet,
+    PrefOnly,
+}
+
+impl Screening {
+    /// The screening of these jobs' searchers (`None` per multi-line job); `None` when no
+    /// job can be screened.
+    pub(super) fn new<'a>(
+        jobs: impl Iterator<Item = (&'a Filter, Option<&'a Searcher>)>,
+    ) -> Option<Screening> {
+        let mut needs: Vec<LitSet> = Vec::new();
+        let mut add = |set: Option<LitSet>| {
+            set.map(|s| {
+                needs.push(s);
+                (needs.len() - 1) as u32
+            })
+        };
+        let mut plans = Vec::new();
+        for (f, s) in jobs {
+            let plan = s.map(|s| needs_of(f, s)).and_then(|(q, p)| {
+                let plan = Plan { quiet: add(q), pref_only: add(p) };
+                (plan.quiet.is_some() || plan.pref_only.is_some()).then_some(plan)
+            });
+            plans.push(plan);
+        }
+        for (i, n) in needs.iter().enumerate() {
+            tracing::debug!("screen need {i}: {} literals", n.len());
+        }
+        tracing::debug!("screen plans: {plans:?}");
+        if plans.iter().all(Option::is_none) {
+            return None;
+        }
+        Some(Screening { screen: Screen::new(&needs)?, plans })
+    }
+
+    /// A bitset for [`Screening::scan`].
+    pub(super) fn bits(&self) -> Vec<u64> {
+        vec![0; self.words()]
+    }
+
+    /// Its words.
+    pub(super) fn words(&self) -> usize {
+        self.screen.words()
+    }
+
+    /// Which needs occur in `line_nl` (a line and its `"\n"`).
+    pub(super) fn scan(&self, line_nl: &str, present: &mut [u64]) {
+        self.screen.scan(line_nl.as_bytes(), present);
+    }
+
+    /// The verdict for job `j` on a line whose date starts at `start`, from the line's
+    /// [`Screening::scan`].
+    #[inline]
+    pub(super) fn verdict(&self, j: usize, present: &[u64], start: usize) -> Verdict {
+        let Some(plan) = &self.plans[j] else { return Verdict::Search };
+        // The regexes' text must be a suffix of the scanned line (see the module docs).
+        if start != 0 {
+            return Verdict::Search;
+        }
+        if plan.quiet.is_some_and(|n| !screen_has(present, n)) {
+            return Verdict::Quiet;
+        }
+        if plan.pref_only.is_some_and(|n| !screen_has(present, n)) {
+            return Verdict::PrefOnly;
+        }
+        Verdict::Search
+    }
+}
+
+/// Runs job `f`'s searches on `line_nl` (date `line_nl[start..end]`) as the verdict says:
+/// the same [`LineMatches`] as `searcher.run_line` (see the module docs).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn run_line(
+    verdict: Verdict,
+    f: &Filter,
+    searcher: &mut Searcher,
+    pref_caps: &mut Option<Captures>,
+    line_nl: &str,
+    start: usize,
+    end: usize,
+    out: &mut LineMatches,
+) {
+    match verdict {
+        Verdict::Search => searcher.run_line(line_nl, start, end, out),
+        Verdict::Quiet => out.set_screened(f.prefregex().map(|_| false)),
+        Verdict::PrefOnly => {
+            let pref = f.prefregex().expect("a prefregex-only plan has a prefregex");
+            let caps = pref_caps.get_or_insert_with(|| pref.captures());
+            match pref.regex().search(&line_nl[end..], caps) {
+                Ok(m) => out.set_screened(Some(m)),
+                // The searcher records the abort.
+                Err(_) => searcher.run_line(line_nl, start, end, out),
+            }
+        }
+    }
+}
