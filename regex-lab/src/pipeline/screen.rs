@@ -195,3 +195,108 @@ pub(super) fn run_line(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::{self, ConfigSource, FilterSpec};
+    use crate::date::{Clock, DateDetector};
+    use crate::filter::FilterOptions;
+
+    const SAMPLES: &str = "/usr/lib/python3/dist-packages/fail2ban/tests/files/logs";
+
+    /// Every stock filter (default options, plus a few modes).
+    fn stock_filters() -> Vec<Arc<Filter>> {
+        let source = ConfigSource::Dir("/etc/fail2ban".into());
+        let mut names: Vec<String> = std::fs::read_dir("/etc/fail2ban/filter.d")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".conf").map(String::from))
+            .collect();
+        names.sort();
+        names.extend(["sshd[mode=aggressive]", "postfix[mode=aggressive]"].map(String::from));
+        names
+            .iter()
+            .filter_map(|n| {
+                let def = config::load_filter(&source, &FilterSpec::parse(n).ok()?).ok()?;
+                Filter::new(&def, &FilterOptions::default()).ok().map(Arc::new)
+            })
+            .collect()
+    }
+
+    /// Every line of every fail2ban sample log.
+    fn sample_lines() -> Vec<String> {
+        let mut lines = Vec::new();
+        for e in std::fs::read_dir(SAMPLES).unwrap() {
+            let Ok(text) = std::fs::read(e.unwrap().path()) else { continue };
+            for l in String::from_utf8_lossy(&text).lines() {
+                if !l.starts_with("# ") {
+                    lines.push(l.to_string());
+                }
+            }
+        }
+        lines.sort();
+        lines
+    }
+
+    /// The screened searches (quiet, prefregex only) give exactly the [`LineMatches`] of the
+    /// searcher's own, for every stock filter on every sample line, with the date cut out
+    /// (when it starts the line the screen decides) or not, with and without the prefregex's
+    /// groups wanted; and the screen does skip most searches.
+    #[test]
+    #[cfg_attr(
+        not(all(host_has = "fail2ban", host_has = "fail2ban_samples")),
+        ignore = "needs fail2ban's filters and sample logs (apt-get install fail2ban)"
+    )]
+    fn screened_searches_equal_the_searchers() {
+        let filters = stock_filters();
+        assert!(filters.len() > 80, "{}", filters.len());
+        let lines = sample_lines();
+        assert!(lines.len() > 1500, "{}", lines.len());
+        for groups_wanted in [false, true] {
+            let mut searchers: Vec<Searcher> = filters
+                .iter()
+                .map(|f| {
+                    let mut s = Searcher::new(Arc::clone(f));
+                    s.keep_prefregex_groups(groups_wanted);
+                    s
+                })
+                .collect();
+            let sc =
+                Screening::new(filters.iter().map(|f| &**f).zip(searchers.iter().map(Some)))
+                    .expect("a screening");
+            let mut caps: Vec<Option<Captures>> = filters.iter().map(|_| None).collect();
+            let mut dates = DateDetector::new(None, Clock::system()).unwrap();
+            let mut present = sc.bits();
+            let mut seen = [0usize; 3];
+            for line in &lines {
+                let line_nl = format!("{line}\n");
+                let hit = dates.detect(line);
+                sc.scan(&line_nl, &mut present);
+                for cut in [(0, 0), hit.as_ref().map_or((0, 0), |h| (h.start, h.end))] {
+                    let (s, e) = cut;
+                    for (j, (f, searcher)) in filters.iter().zip(&mut searchers).enumerate() {
+                        let v = sc.verdict(j, &present, s);
+                        seen[v as usize] += 1;
+                        let (mut want, mut got) = (LineMatches::default(), LineMatches::default());
+                        searcher.run_line(&line_nl, s, e, &mut want);
+                        run_line(v, f, searcher, &mut caps[j], &line_nl, s, e, &mut got);
+                        assert_eq!(
+                            format!("{got:?}"),
+                            format!("{want:?}"),
+                            "{} on {line:?} ({v:?}, date {s}..{e})",
+                            f.name()
+                        );
+                    }
+                }
+            }
+            // Most filters cannot match most lines; some prefregexes match nearly all.
+            let [search, quiet, pref_only] = seen;
+            assert!(quiet > 5 * search, "{seen:?}");
+            if !groups_wanted {
+                assert!(pref_only > 1000, "{seen:?}");
+            }
+        }
+    }
+}
