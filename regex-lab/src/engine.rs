@@ -112,8 +112,8 @@ impl Regex {
     /// regexes. Nearly every log line is ASCII. `tests/engine_twins.rs` checks both codes
     /// give the same spans for every stock regex on every sample line.
     #[inline]
-    fn code_for(&self, haystack: &str) -> &Code {
-        if !is_ascii(haystack.as_bytes()) {
+    fn code_for(&self, ascii_subject: bool) -> &Code {
+        if !ascii_subject {
             return &self.code;
         }
         let ascii = self.ascii.get_or_init(|| {
@@ -171,12 +171,21 @@ impl Regex {
 
     /// `re.search(pattern, haystack)`: the leftmost match anywhere. Fills `caps`.
     pub fn search(&self, haystack: &str, caps: &mut Captures) -> Result<bool, SearchError> {
-        if let Some(tail) = self.line_tail() {
-            if let Some(line_end) = one_line_end(haystack) {
-                return tail.search(haystack, line_end, caps);
-            }
+        self.search_subject(&Subject::new(haystack), caps)
+    }
+
+    /// [`Regex::search`] on a text whose facts were found once for all the regexes that
+    /// search it.
+    #[inline]
+    pub fn search_subject(
+        &self,
+        subject: &Subject<'_>,
+        caps: &mut Captures,
+    ) -> Result<bool, SearchError> {
+        if let (Some(tail), Some(line_end)) = (self.line_tail(), subject.line_end) {
+            return tail.search(subject, line_end, caps);
         }
-        caps.data.find(self.code_for(haystack), haystack, 0)
+        caps.data.find(self.code_for(subject.ascii), subject.text, 0)
     }
 
     /// [`Regex::search`] with the Unicode (UTF + UCP) code of the pattern as written,
@@ -197,7 +206,7 @@ impl Regex {
         caps: &mut Captures,
     ) -> Result<bool, SearchError> {
         assert!(start <= haystack.len(), "search_at: start {start} past the haystack end");
-        caps.data.find(self.code_for(haystack), haystack, start)
+        caps.data.find(self.code_for(is_ascii(haystack.as_bytes())), haystack, start)
     }
 
     /// Like [`Regex::search`] without keeping the captures (a buffer per call: for
@@ -220,11 +229,11 @@ impl LineTail {
     /// the twin decides, and the tail group and the match end where the line does.
     fn search(
         &self,
-        haystack: &str,
+        subject: &Subject<'_>,
         line_end: usize,
         caps: &mut Captures,
     ) -> Result<bool, SearchError> {
-        let found = caps.data.find(self.twin.code_for(haystack), haystack, 0)?;
+        let found = caps.data.find(self.twin.code_for(subject.ascii), subject.text, 0)?;
         if found {
             caps.data.set_end(self.group, line_end);
             caps.data.set_end(0, line_end);
@@ -233,13 +242,46 @@ impl LineTail {
     }
 }
 
-/// Where the line of a one-line subject ends (before its final `\n`, if any); `None` if
-/// another `\n` makes it several lines.
-#[inline]
-fn one_line_end(haystack: &str) -> Option<usize> {
-    let b = haystack.as_bytes();
-    let end = b.len() - usize::from(b.last() == Some(&b'\n'));
-    memchr::memchr(b'\n', &b[..end]).is_none().then_some(end)
+/// A text to search, with the facts about it that choose the code searching it: whether it
+/// is ASCII (the ASCII code) and, when it is one line, where that line ends (a line-tail
+/// twin). A replay finds them once per line for the prefregex and every failregex, and a
+/// suffix (the prefregex's `content`) inherits them without another pass.
+#[derive(Clone, Copy, Debug)]
+pub struct Subject<'a> {
+    text: &'a str,
+    ascii: bool,
+    /// Before the final `\n`, if any; `None` if another `\n` makes it several lines.
+    line_end: Option<usize>,
+}
+
+impl<'a> Subject<'a> {
+    pub fn new(text: &'a str) -> Subject<'a> {
+        let b = text.as_bytes();
+        let end = b.len() - usize::from(b.last() == Some(&b'\n'));
+        Subject {
+            text,
+            ascii: is_ascii(b),
+            line_end: memchr::memchr(b'\n', &b[..end]).is_none().then_some(end),
+        }
+    }
+
+    /// The text from byte `from` on (a char boundary): a suffix of an ASCII text is ASCII
+    /// and a suffix of one line is one line.
+    pub fn suffix(&self, from: usize) -> Subject<'a> {
+        let text = &self.text[from..];
+        Subject {
+            text,
+            ascii: self.ascii || is_ascii(text.as_bytes()),
+            line_end: match self.line_end {
+                Some(end) => Some(end.saturating_sub(from)),
+                None => Subject::new(text).line_end,
+            },
+        }
+    }
+
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
 }
 
 impl Captures {
@@ -615,6 +657,21 @@ mod tests {
             .unwrap()
             .line_tail()
             .is_none());
+    }
+
+    #[test]
+    fn suffixes_inherit_the_facts_a_new_subject_finds() {
+        fn facts<'a>(s: &Subject<'a>) -> (&'a str, bool, Option<usize>) {
+            (s.text, s.ascii, s.line_end)
+        }
+        for text in ["", "\n", "a", "ab\n", "a\nb\n", "é a\n", "a é\n", "\na", "x\n\n"] {
+            let whole = Subject::new(text);
+            for from in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+                let (got, want) = (whole.suffix(from), Subject::new(&text[from..]));
+                // A non-ASCII text's suffix may be found ASCII or not; the rest must agree.
+                assert_eq!(facts(&got), facts(&want), "{text:?} from {from}");
+            }
+        }
     }
 
     #[test]
