@@ -51,7 +51,13 @@ const MAX_JIT_STACK: usize = 1 << 20;
 #[derive(Debug)]
 pub struct Regex {
     pattern: String,
+    /// Compiled without JIT: it validates the pattern and answers questions about it.
     code: Code,
+    /// The JIT code of the pattern as written (UTF and Unicode properties), for subjects
+    /// that are not ASCII; compiled on first use (JIT compiling is most of a pattern's
+    /// compile time, and nearly every log line is ASCII); `None` if JIT is not wanted or
+    /// failed, then `code` is interpreted.
+    unicode: OnceLock<Option<Code>>,
     /// The same pattern compiled without UTF and Unicode properties, for ASCII subjects;
     /// compiled on first use, `None` if the pattern is not ASCII (see [`Regex::search`]).
     ascii: OnceLock<Option<Code>>,
@@ -89,13 +95,14 @@ impl Regex {
         if opts.caseless {
             options |= PCRE2_CASELESS;
         }
-        let code = Code::compile(translated, options, jit).map_err(|(message, offset)| {
+        let code = Code::compile(translated, options, false).map_err(|(message, offset)| {
             CompileError { pattern: pattern.to_string(), message, offset }
         })?;
         let names = code.capture_names();
         Ok(Regex {
             pattern: pattern.to_string(),
             code,
+            unicode: OnceLock::new(),
             ascii: OnceLock::new(),
             line_tail: OnceLock::new(),
             translated: translated.to_string(),
@@ -114,7 +121,7 @@ impl Regex {
     #[inline]
     fn code_for(&self, ascii_subject: bool) -> &Code {
         if !ascii_subject {
-            return &self.code;
+            return self.unicode_code();
         }
         let ascii = self.ascii.get_or_init(|| {
             if !self.translated.is_ascii() {
@@ -127,7 +134,19 @@ impl Regex {
                 == self.code.info::<u32>(PCRE2_INFO_CAPTURECOUNT))
             .then_some(code)
         });
-        ascii.as_ref().unwrap_or(&self.code)
+        ascii.as_ref().unwrap_or_else(|| self.unicode_code())
+    }
+
+    fn unicode_code(&self) -> &Code {
+        self.unicode
+            .get_or_init(|| {
+                if !self.jit {
+                    return None;
+                }
+                Code::compile(&self.translated, self.options, true).ok().filter(|c| c.jit)
+            })
+            .as_ref()
+            .unwrap_or(&self.code)
     }
 
     fn line_tail(&self) -> Option<&LineTail> {
@@ -192,7 +211,7 @@ impl Regex {
     /// whatever the subject: for tests that compare it with the twins `search` picks (the
     /// ASCII code for ASCII subjects, the line-tail twin for one-line subjects).
     pub fn search_unicode(&self, haystack: &str, caps: &mut Captures) -> Result<bool, SearchError> {
-        caps.data.find(&self.code, haystack, 0)
+        caps.data.find(self.unicode_code(), haystack, 0)
     }
 
     /// `re.search(pattern, haystack, pos)`: the leftmost match starting at or after byte
@@ -377,11 +396,11 @@ impl Code {
             ));
         }
         // SAFETY: `code` is a valid compiled pattern.
-        let jit = jit && unsafe { pcre2_jit_compile_8(code, PCRE2_JIT_COMPLETE) } == 0;
-        if !jit {
+        let jitted = jit && unsafe { pcre2_jit_compile_8(code, PCRE2_JIT_COMPLETE) } == 0;
+        if jit && !jitted {
             tracing::debug!("JIT compilation failed for {pattern:?}; interpreting it");
         }
-        Ok(Code { code, jit })
+        Ok(Code { code, jit: jitted })
     }
 
     fn info<T: Default>(&self, what: u32) -> T {
@@ -763,7 +782,7 @@ mod tests {
             {
                 let jit = Regex::build(p, &translate(p), opts, true).unwrap();
                 let interp = Regex::build(p, &translate(p), opts, false).unwrap();
-                assert!(jit.code.jit && !interp.code.jit);
+                assert!(jit.unicode_code().jit && !interp.unicode_code().jit);
                 assert_eq!(jit.group_names(), interp.group_names());
                 let (mut a, mut b) = (jit.captures(), interp.captures());
                 for s in subjects {
