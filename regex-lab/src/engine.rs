@@ -51,7 +51,13 @@ const MAX_JIT_STACK: usize = 1 << 20;
 #[derive(Debug)]
 pub struct Regex {
     pattern: String,
+    /// Compiled without JIT: it validates the pattern and answers questions about it.
     code: Code,
+    /// The JIT code of the pattern as written (UTF and Unicode properties), for subjects
+    /// that are not ASCII; compiled on first use (JIT compiling is most of a pattern's
+    /// compile time, and nearly every log line is ASCII); `None` if JIT is not wanted or
+    /// failed, then `code` is interpreted.
+    unicode: OnceLock<Option<Code>>,
     /// The same pattern compiled without UTF and Unicode properties, for ASCII subjects;
     /// compiled on first use, `None` if the pattern is not ASCII (see [`Regex::search`]).
     ascii: OnceLock<Option<Code>>,
@@ -89,13 +95,14 @@ impl Regex {
         if opts.caseless {
             options |= PCRE2_CASELESS;
         }
-        let code = Code::compile(translated, options, jit).map_err(|(message, offset)| {
+        let code = Code::compile(translated, options, false).map_err(|(message, offset)| {
             CompileError { pattern: pattern.to_string(), message, offset }
         })?;
         let names = code.capture_names();
         Ok(Regex {
             pattern: pattern.to_string(),
             code,
+            unicode: OnceLock::new(),
             ascii: OnceLock::new(),
             line_tail: OnceLock::new(),
             translated: translated.to_string(),
@@ -112,9 +119,9 @@ impl Regex {
     /// regexes. Nearly every log line is ASCII. `tests/engine_twins.rs` checks both codes
     /// give the same spans for every stock regex on every sample line.
     #[inline]
-    fn code_for(&self, haystack: &str) -> &Code {
-        if !is_ascii(haystack.as_bytes()) {
-            return &self.code;
+    fn code_for(&self, ascii_subject: bool) -> &Code {
+        if !ascii_subject {
+            return self.unicode_code();
         }
         let ascii = self.ascii.get_or_init(|| {
             if !self.translated.is_ascii() {
@@ -127,7 +134,19 @@ impl Regex {
                 == self.code.info::<u32>(PCRE2_INFO_CAPTURECOUNT))
             .then_some(code)
         });
-        ascii.as_ref().unwrap_or(&self.code)
+        ascii.as_ref().unwrap_or_else(|| self.unicode_code())
+    }
+
+    fn unicode_code(&self) -> &Code {
+        self.unicode
+            .get_or_init(|| {
+                if !self.jit {
+                    return None;
+                }
+                Code::compile(&self.translated, self.options, true).ok().filter(|c| c.jit)
+            })
+            .as_ref()
+            .unwrap_or(&self.code)
     }
 
     fn line_tail(&self) -> Option<&LineTail> {
@@ -171,19 +190,28 @@ impl Regex {
 
     /// `re.search(pattern, haystack)`: the leftmost match anywhere. Fills `caps`.
     pub fn search(&self, haystack: &str, caps: &mut Captures) -> Result<bool, SearchError> {
-        if let Some(tail) = self.line_tail() {
-            if let Some(line_end) = one_line_end(haystack) {
-                return tail.search(haystack, line_end, caps);
-            }
+        self.search_subject(&Subject::new(haystack), caps)
+    }
+
+    /// [`Regex::search`] on a text whose facts were found once for all the regexes that
+    /// search it.
+    #[inline]
+    pub fn search_subject(
+        &self,
+        subject: &Subject<'_>,
+        caps: &mut Captures,
+    ) -> Result<bool, SearchError> {
+        if let (Some(tail), Some(line_end)) = (self.line_tail(), subject.line_end) {
+            return tail.search(subject, line_end, caps);
         }
-        caps.data.find(self.code_for(haystack), haystack, 0)
+        caps.data.find(self.code_for(subject.ascii), subject.text, 0)
     }
 
     /// [`Regex::search`] with the Unicode (UTF + UCP) code of the pattern as written,
     /// whatever the subject: for tests that compare it with the twins `search` picks (the
     /// ASCII code for ASCII subjects, the line-tail twin for one-line subjects).
     pub fn search_unicode(&self, haystack: &str, caps: &mut Captures) -> Result<bool, SearchError> {
-        caps.data.find(&self.code, haystack, 0)
+        caps.data.find(self.unicode_code(), haystack, 0)
     }
 
     /// `re.search(pattern, haystack, pos)`: the leftmost match starting at or after byte
@@ -197,7 +225,7 @@ impl Regex {
         caps: &mut Captures,
     ) -> Result<bool, SearchError> {
         assert!(start <= haystack.len(), "search_at: start {start} past the haystack end");
-        caps.data.find(self.code_for(haystack), haystack, start)
+        caps.data.find(self.code_for(is_ascii(haystack.as_bytes())), haystack, start)
     }
 
     /// Like [`Regex::search`] without keeping the captures (a buffer per call: for
@@ -220,11 +248,11 @@ impl LineTail {
     /// the twin decides, and the tail group and the match end where the line does.
     fn search(
         &self,
-        haystack: &str,
+        subject: &Subject<'_>,
         line_end: usize,
         caps: &mut Captures,
     ) -> Result<bool, SearchError> {
-        let found = caps.data.find(self.twin.code_for(haystack), haystack, 0)?;
+        let found = caps.data.find(self.twin.code_for(subject.ascii), subject.text, 0)?;
         if found {
             caps.data.set_end(self.group, line_end);
             caps.data.set_end(0, line_end);
@@ -233,13 +261,46 @@ impl LineTail {
     }
 }
 
-/// Where the line of a one-line subject ends (before its final `\n`, if any); `None` if
-/// another `\n` makes it several lines.
-#[inline]
-fn one_line_end(haystack: &str) -> Option<usize> {
-    let b = haystack.as_bytes();
-    let end = b.len() - usize::from(b.last() == Some(&b'\n'));
-    memchr::memchr(b'\n', &b[..end]).is_none().then_some(end)
+/// A text to search, with the facts about it that choose the code searching it: whether it
+/// is ASCII (the ASCII code) and, when it is one line, where that line ends (a line-tail
+/// twin). A replay finds them once per line for the prefregex and every failregex, and a
+/// suffix (the prefregex's `content`) inherits them without another pass.
+#[derive(Clone, Copy, Debug)]
+pub struct Subject<'a> {
+    text: &'a str,
+    ascii: bool,
+    /// Before the final `\n`, if any; `None` if another `\n` makes it several lines.
+    line_end: Option<usize>,
+}
+
+impl<'a> Subject<'a> {
+    pub fn new(text: &'a str) -> Subject<'a> {
+        let b = text.as_bytes();
+        let end = b.len() - usize::from(b.last() == Some(&b'\n'));
+        Subject {
+            text,
+            ascii: is_ascii(b),
+            line_end: memchr::memchr(b'\n', &b[..end]).is_none().then_some(end),
+        }
+    }
+
+    /// The text from byte `from` on (a char boundary): a suffix of an ASCII text is ASCII
+    /// and a suffix of one line is one line.
+    pub fn suffix(&self, from: usize) -> Subject<'a> {
+        let text = &self.text[from..];
+        Subject {
+            text,
+            ascii: self.ascii || is_ascii(text.as_bytes()),
+            line_end: match self.line_end {
+                Some(end) => Some(end.saturating_sub(from)),
+                None => Subject::new(text).line_end,
+            },
+        }
+    }
+
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
 }
 
 impl Captures {
@@ -335,11 +396,11 @@ impl Code {
             ));
         }
         // SAFETY: `code` is a valid compiled pattern.
-        let jit = jit && unsafe { pcre2_jit_compile_8(code, PCRE2_JIT_COMPLETE) } == 0;
-        if !jit {
+        let jitted = jit && unsafe { pcre2_jit_compile_8(code, PCRE2_JIT_COMPLETE) } == 0;
+        if jit && !jitted {
             tracing::debug!("JIT compilation failed for {pattern:?}; interpreting it");
         }
-        Ok(Code { code, jit })
+        Ok(Code { code, jit: jitted })
     }
 
     fn info<T: Default>(&self, what: u32) -> T {
@@ -618,6 +679,21 @@ mod tests {
     }
 
     #[test]
+    fn suffixes_inherit_the_facts_a_new_subject_finds() {
+        fn facts<'a>(s: &Subject<'a>) -> (&'a str, bool, Option<usize>) {
+            (s.text, s.ascii, s.line_end)
+        }
+        for text in ["", "\n", "a", "ab\n", "a\nb\n", "é a\n", "a é\n", "\na", "x\n\n"] {
+            let whole = Subject::new(text);
+            for from in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+                let (got, want) = (whole.suffix(from), Subject::new(&text[from..]));
+                // A non-ASCII text's suffix may be found ASCII or not; the rest must agree.
+                assert_eq!(facts(&got), facts(&want), "{text:?} from {from}");
+            }
+        }
+    }
+
+    #[test]
     fn dollar_matches_before_final_newline_like_python() {
         let re = Regex::new("abc$", RegexOptions::default()).unwrap();
         assert!(re.is_match("xabc\n").unwrap());
@@ -706,7 +782,7 @@ mod tests {
             {
                 let jit = Regex::build(p, &translate(p), opts, true).unwrap();
                 let interp = Regex::build(p, &translate(p), opts, false).unwrap();
-                assert!(jit.code.jit && !interp.code.jit);
+                assert!(jit.unicode_code().jit && !interp.unicode_code().jit);
                 assert_eq!(jit.group_names(), interp.group_names());
                 let (mut a, mut b) = (jit.captures(), interp.captures());
                 for s in subjects {

@@ -271,11 +271,9 @@ pub struct Filter {
 }
 
 /// The prefilter over `regexes`, compiled as they are (MULTILINE or not, case-sensitive).
-fn prefilter(regexes: &[FilterRegex], multiline: bool) -> Prefilter {
-    let patterns: Vec<Pattern> = regexes
-        .iter()
-        .map(|r| Pattern { text: r.expanded(), multiline, caseless: false })
-        .collect();
+fn prefilter(expanded: &[String], multiline: bool) -> Prefilter {
+    let patterns: Vec<Pattern> =
+        expanded.iter().map(|text| Pattern { text, multiline, caseless: false }).collect();
     Prefilter::new(&patterns)
 }
 
@@ -308,42 +306,75 @@ impl Filter {
                 def.name
             )));
         }
-        let mut names = Names::default();
-        let mut compile = |kind: RegexKind, text: &str, multiline: bool| {
-            let expanded = expand(kind, text)?;
-            if expanded.trim_start().is_empty() {
-                return Err(Error::Other(format!(
-                    "filter {}: empty {} (remove the empty line or give a regex)",
-                    def.name,
-                    kind.as_str()
-                )));
-            }
-            FilterRegex::compile(text, expanded, multiline, &mut names).map_err(|e| {
-                Error::Other(format!(
-                    "filter {}: {} {:?} does not compile: {} (expanded regex up to there: {:?}); \
-                     fix the regex in the filter",
-                    def.name,
-                    kind.as_str(),
-                    text,
-                    e.message,
-                    tail_before(&e.pattern, e.offset, 40),
-                ))
-            })
+        // Tags expanded first: the prefilters need only the texts, so they are built on a
+        // second thread while PCRE2 compiles (each is a few milliseconds of a replay's
+        // start-up, which no other thread shares).
+        let expand_all = |kind: RegexKind, texts: &[String]| -> Result<Vec<String>, Error> {
+            texts
+                .iter()
+                .map(|text| {
+                    let expanded = expand(kind, text)?;
+                    if expanded.trim_start().is_empty() {
+                        return Err(Error::Other(format!(
+                            "filter {}: empty {} (remove the empty line or give a regex)",
+                            def.name,
+                            kind.as_str()
+                        )));
+                    }
+                    Ok(expanded)
+                })
+                .collect()
         };
-        let prefregex = match def.prefregex.as_deref() {
-            Some(p) if !p.trim().is_empty() => Some(compile(RegexKind::Prefregex, p, false)?),
-            _ => None,
-        };
-        let failregex = def
-            .failregex
-            .iter()
-            .map(|r| compile(RegexKind::Failregex, r, maxlines > 1))
-            .collect::<Result<Vec<_>, _>>()?;
-        let ignoreregex = def
-            .ignoreregex
-            .iter()
-            .map(|r| compile(RegexKind::Ignoreregex, r, false))
-            .collect::<Result<Vec<_>, _>>()?;
+        let pref_text: Vec<String> =
+            def.prefregex.iter().filter(|p| !p.trim().is_empty()).cloned().collect();
+        let pref_expanded = expand_all(RegexKind::Prefregex, &pref_text)?;
+        let fail_expanded = expand_all(RegexKind::Failregex, &def.failregex)?;
+        let ignore_expanded = expand_all(RegexKind::Ignoreregex, &def.ignoreregex)?;
+
+        let (prefilters, compiled) = std::thread::scope(|scope| {
+            let prefilters = scope.spawn(|| {
+                [
+                    prefilter(&pref_expanded, false),
+                    prefilter(&fail_expanded, maxlines > 1),
+                    prefilter(&ignore_expanded, false),
+                ]
+            });
+            let mut names = Names::default();
+            let mut compile =
+                |kind: RegexKind, texts: &[String], expanded: &[String], multiline| {
+                    texts
+                        .iter()
+                        .zip(expanded)
+                        .map(|(text, expanded)| {
+                            FilterRegex::compile(text, expanded.clone(), multiline, &mut names)
+                                .map_err(|e| {
+                                    Error::Other(format!(
+                                    "filter {}: {} {:?} does not compile: {} (expanded regex up \
+                                     to there: {:?}); fix the regex in the filter",
+                                    def.name,
+                                    kind.as_str(),
+                                    text,
+                                    e.message,
+                                    tail_before(&e.pattern, e.offset, 40),
+                                ))
+                                })
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                };
+            let compiled = (|| {
+                let prefregex = compile(RegexKind::Prefregex, &pref_text, &pref_expanded, false)?;
+                let failregex =
+                    compile(RegexKind::Failregex, &def.failregex, &fail_expanded, maxlines > 1)?;
+                let ignoreregex =
+                    compile(RegexKind::Ignoreregex, &def.ignoreregex, &ignore_expanded, false)?;
+                Ok::<_, Error>((prefregex, failregex, ignoreregex))
+            })();
+            let prefilters = prefilters.join().expect("building a prefilter panicked");
+            (prefilters, compiled.map(|c| (c, names)))
+        });
+        let ((prefregex, failregex, ignoreregex), names) = compiled?;
+        let prefregex = prefregex.into_iter().next();
+        let [pref_prefilter, fail_prefilter, ignore_prefilter] = prefilters;
         let pref_has_id = prefregex.as_ref().is_some_and(|p| p.has_id_group);
         if let Some(bad) = failregex.iter().find(|r| !r.has_id_group && !pref_has_id) {
             return Err(Error::Other(format!(
@@ -354,9 +385,9 @@ impl Filter {
             )));
         }
         Ok(Filter {
-            fail_prefilter: prefilter(&failregex, maxlines > 1),
-            ignore_prefilter: prefilter(&ignoreregex, false),
-            pref_prefilter: prefilter(prefregex.as_slice(), false),
+            fail_prefilter,
+            ignore_prefilter,
+            pref_prefilter,
             name: def.name.clone(),
             def: def.clone(),
             maxlines,

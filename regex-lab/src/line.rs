@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::date::{DateDetector, DateHit};
-use crate::engine::Captures;
+use crate::engine::{Captures, Subject};
 use crate::filter::{key, Filter, FilterRegex, NameId, Names, RegexKind};
 use crate::multiline::{self, Cached, CoarseTime, Conn, LineSplit, MatchFacts, MlfidCache};
 
@@ -1057,7 +1057,7 @@ impl Core {
             self.pref_matched = f.pref_prefilter().may_match(0, &self.text0)
                 && search(
                     pref,
-                    &self.text0,
+                    &Subject::new(&self.text0),
                     caps,
                     RegexKind::Prefregex,
                     0,
@@ -1103,7 +1103,8 @@ impl Core {
                 continue;
             }
             let caps = &mut self.fail_caps[i];
-            if !search(fr, text, caps, RegexKind::Failregex, i, &mut self.result.aborted) {
+            let subject = Subject::new(text);
+            if !search(fr, &subject, caps, RegexKind::Failregex, i, &mut self.result.aborted) {
                 continue;
             }
             let split = if multi {
@@ -1167,9 +1168,10 @@ impl Core {
             _ => text,
         };
         let mut found = false;
+        let subject = Subject::new(text);
         for (j, ir) in f.ignoreregex().iter().enumerate() {
             let caps = &mut self.ign_caps[j];
-            if search(ir, text, caps, RegexKind::Ignoreregex, j, &mut self.result.aborted) {
+            if search(ir, &subject, caps, RegexKind::Ignoreregex, j, &mut self.result.aborted) {
                 found = true;
                 *line_ignored = true;
                 self.result.ignore_hits.push(j);
@@ -1234,13 +1236,13 @@ fn no_id(f: &Filter, i: usize) {
 /// `re.search`; an aborted search counts as no match and is recorded.
 fn search(
     r: &FilterRegex,
-    text: &str,
+    text: &Subject<'_>,
     caps: &mut Captures,
     kind: RegexKind,
     index: usize,
     aborted: &mut Vec<Aborted>,
 ) -> bool {
-    match r.regex().search(text, caps) {
+    match r.regex().search_subject(text, caps) {
         Ok(m) => m,
         Err(e) => {
             aborted.push(Aborted { kind, index, message: e.message });

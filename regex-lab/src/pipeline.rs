@@ -47,9 +47,11 @@ use crate::line::{LineMatches, LineProcessor, Searcher};
 use crate::report::Counts;
 use screen::Screening;
 
-/// Lines per batch: large enough to make channel traffic negligible, small enough for a
-/// fine-grained balance between workers. Fewer with many filters (see [`batch_lines`]).
-const BATCH_LINES: usize = 1024;
+/// Lines per batch: large enough to make the hand-overs negligible, small enough that a
+/// batch and what the workers found in it (~100 KiB for one filter) are still in the cache
+/// when the sequencing reads them, often on the other core: 1024 lines cost 15% more CPU
+/// on the 1M-line sshd benchmark. Fewer with many filters (see [`batch_lines`]).
+const BATCH_LINES: usize = 128;
 /// What the batches in circulation may hold in all, whatever the number of filters.
 const POOL_BUDGET: usize = 8 << 20;
 /// Rough bytes a batch holds per line: per date group, and per single-line filter (spans,

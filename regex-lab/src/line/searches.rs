@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use super::{groups_of, search, Aborted};
-use crate::engine::Captures;
+use crate::engine::{Captures, Subject};
 use crate::filter::{key, Filter, FilterRegex, RegexKind};
 
 /// What a line's searches found (see the module docs). Reuse one across lines: it only
@@ -207,10 +207,11 @@ impl Searcher {
         } = self;
         let f: &Filter = filter;
 
+        let subject0 = Subject::new(text0);
         // With many more failregexes than ignoreregexes, ignoreregexes run first.
         if !f.ignoreregex().is_empty()
             && f.ignoreregex().len() + 2 < f.failregex().len()
-            && ignore(f, ign_caps, ign_candidates, text0, out)
+            && ignore(f, ign_caps, ign_candidates, &subject0, out)
         {
             return;
         }
@@ -218,13 +219,13 @@ impl Searcher {
         // The prefregex; a non-empty `content` is what the failregexes see: `content + "\n"`,
         // a slice of `text0` when `content` ends where the line does (`...(.+)$`, the usual
         // case), else a copy in `text1`.
-        let mut content: Option<&str> = None;
+        let mut content: Option<Subject<'_>> = None;
         if let (Some(pref), Some(caps)) = (f.prefregex(), pref_caps.as_mut()) {
             out.pref_searched = true;
             // A prefregex that cannot match this text (a literal it needs is missing) is not
             // searched: the answer is the same.
             out.pref_matched = (!*pref_filtered || f.pref_prefilter().may_match(0, text0))
-                && search(pref, text0, caps, RegexKind::Prefregex, 0, &mut out.aborted);
+                && search(pref, &subject0, caps, RegexKind::Prefregex, 0, &mut out.aborted);
             if !out.pref_matched {
                 return;
             }
@@ -233,12 +234,14 @@ impl Searcher {
             if pref.alt().is_empty() && pref.tuple().is_empty() {
                 let span = content_group.and_then(|g| caps.get(g));
                 match span {
-                    Some((s, e)) if s < e && e + 1 == text0.len() => content = Some(&text0[s..]),
+                    Some((s, e)) if s < e && e + 1 == text0.len() => {
+                        content = Some(subject0.suffix(s))
+                    }
                     Some((s, e)) if s < e => {
                         text1.clear();
                         text1.push_str(&text0[s..e]);
                         text1.push('\n');
-                        content = Some(text1.as_str());
+                        content = Some(Subject::new(text1));
                     }
                     _ => {}
                 }
@@ -249,24 +252,25 @@ impl Searcher {
                     text1.clear();
                     text1.push_str(&c);
                     text1.push('\n');
-                    content = Some(text1.as_str());
+                    content = Some(Subject::new(text1));
                 }
             }
         }
 
         // The failregexes the prefilter proposes, in order (the others cannot match).
-        let text: &str = content.unwrap_or(text0);
+        let subject = content.unwrap_or(subject0);
+        let text = subject.text();
         f.fail_prefilter().candidates(text, candidates);
         for &i in candidates.iter() {
             let i = i as usize;
             let fr = &f.failregex()[i];
             let caps = &mut fail_caps[i];
-            if !search(fr, text, caps, RegexKind::Failregex, i, &mut out.aborted) {
+            if !search(fr, &subject, caps, RegexKind::Failregex, i, &mut out.aborted) {
                 continue;
             }
             let from = out.spans.len();
             out.spans.extend(fr.groups().iter().map(|&(g, _)| span32(caps.get(g))));
-            if !f.ignoreregex().is_empty() && ignore(f, ign_caps, ign_candidates, text, out) {
+            if !f.ignoreregex().is_empty() && ignore(f, ign_caps, ign_candidates, &subject, out) {
                 out.spans.truncate(from);
                 continue;
             }
@@ -278,7 +282,7 @@ impl Searcher {
             out.text.push_str(text0);
             out.split = text0.len();
             if let Some(c) = content {
-                out.text.push_str(c);
+                out.text.push_str(c.text());
                 out.content = true;
             }
             if let (Some(pref), Some(caps)) = (f.prefregex(), pref_caps.as_ref()) {
@@ -293,11 +297,11 @@ fn ignore(
     f: &Filter,
     ign_caps: &mut [Captures],
     candidates: &mut Vec<u32>,
-    text: &str,
+    text: &Subject<'_>,
     out: &mut LineMatches,
 ) -> bool {
     let mut found = false;
-    f.ignore_prefilter().candidates(text, candidates);
+    f.ignore_prefilter().candidates(text.text(), candidates);
     for &j in candidates.iter() {
         let j = j as usize;
         let ir = &f.ignoreregex()[j];
