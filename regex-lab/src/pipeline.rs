@@ -39,10 +39,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use crate::date::{Clock, DateDetector, DateHit, FastWin};
+use crate::engine::Captures;
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::input::LineReader;
-use crate::engine::Captures;
 use crate::line::{LineMatches, LineProcessor, Searcher};
 use crate::report::Counts;
 use screen::Screening;
@@ -304,8 +304,7 @@ fn run_parallel(
             pref_caps: (0..jobs.len()).map(|_| None).collect(),
         })
         .collect();
-    let screening =
-        screening(jobs, tools[0].searchers.iter().map(|s| s.as_ref().map(|(_, s)| s)));
+    let screening = screening(jobs, tools[0].searchers.iter().map(|s| s.as_ref().map(|(_, s)| s)));
     for t in &mut tools {
         t.screening = screening.as_ref();
     }

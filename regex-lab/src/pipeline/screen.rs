@@ -263,9 +263,8 @@ mod tests {
                     s
                 })
                 .collect();
-            let sc =
-                Screening::new(filters.iter().map(|f| &**f).zip(searchers.iter().map(Some)))
-                    .expect("a screening");
+            let sc = Screening::new(filters.iter().map(|f| &**f).zip(searchers.iter().map(Some)))
+                .expect("a screening");
             let mut caps: Vec<Option<Captures>> = filters.iter().map(|_| None).collect();
             let mut dates = DateDetector::new(None, Clock::system()).unwrap();
             let mut present = sc.bits();

@@ -56,7 +56,7 @@ impl Dfa {
                 let c = classes[b as usize] as usize;
                 if go[s * stride + c] == NONE {
                     go[s * stride + c] = ends.len() as u32;
-                    go.extend(std::iter::repeat(NONE).take(stride));
+                    go.extend(std::iter::repeat_n(NONE, stride));
                     ends.push(Vec::new());
                 }
                 s = go[s * stride + c] as usize;
@@ -68,10 +68,10 @@ impl Dfa {
         let states = ends.len();
         let mut fail = vec![0usize; states];
         let mut queue = std::collections::VecDeque::new();
-        for c in 0..stride {
-            match go[c] {
-                NONE => go[c] = 0,
-                t => queue.push_back(t as usize),
+        for t in &mut go[..stride] {
+            match *t {
+                NONE => *t = 0,
+                child => queue.push_back(child as usize),
             }
         }
         while let Some(s) = queue.pop_front() {
