@@ -171,6 +171,7 @@ impl Screening {
 /// Runs job `f`'s searches on `line_nl` (date `line_nl[start..end]`) as the verdict says:
 /// the same [`LineMatches`] as `searcher.run_line` (see the module docs).
 #[allow(clippy::too_many_arguments)]
+#[inline]
 pub(super) fn run_line(
     verdict: Verdict,
     f: &Filter,
@@ -182,17 +183,30 @@ pub(super) fn run_line(
     out: &mut LineMatches,
 ) {
     match verdict {
-        Verdict::Search => searcher.run_line(line_nl, start, end, out),
         Verdict::Quiet => out.set_screened(f.prefregex().map(|_| false)),
-        Verdict::PrefOnly => {
-            let pref = f.prefregex().expect("a prefregex-only plan has a prefregex");
-            let caps = pref_caps.get_or_insert_with(|| pref.captures());
-            match pref.regex().search(&line_nl[end..], caps) {
-                Ok(m) => out.set_screened(Some(m)),
-                // The searcher records the abort.
-                Err(_) => searcher.run_line(line_nl, start, end, out),
-            }
-        }
+        Verdict::Search => searcher.run_line(line_nl, start, end, out),
+        Verdict::PrefOnly => pref_only(f, searcher, pref_caps, line_nl, start, end, out),
+    }
+}
+
+/// [`Verdict::PrefOnly`]: one PCRE2 search of the prefregex.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn pref_only(
+    f: &Filter,
+    searcher: &mut Searcher,
+    pref_caps: &mut Option<Captures>,
+    line_nl: &str,
+    start: usize,
+    end: usize,
+    out: &mut LineMatches,
+) {
+    let pref = f.prefregex().expect("a prefregex-only plan has a prefregex");
+    let caps = pref_caps.get_or_insert_with(|| pref.captures());
+    match pref.regex().search(&line_nl[end..], caps) {
+        Ok(m) => out.set_screened(Some(m)),
+        // The searcher records the abort.
+        Err(_) => searcher.run_line(line_nl, start, end, out),
     }
 }
 
