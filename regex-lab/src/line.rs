@@ -796,7 +796,13 @@ impl LineProcessor {
             Cur { pre: &line[..s], date: &line[s..e], post: &line[e..] }
         };
         let (f, core) = (&*self.filter, &mut self.core);
-        find(&mut self.searcher, &mut self.matches, f, core, cur, date, searched);
+        match searched {
+            // Most lines of most filters in a many-filter replay.
+            Some(m) if core.counting.is_some() && m.found_nothing() => {
+                core.apply_nothing(f, m, date)
+            }
+            searched => find(&mut self.searcher, &mut self.matches, f, core, cur, date, searched),
+        }
         self.core.result.date = hit;
         &self.core.result
     }
@@ -911,6 +917,26 @@ impl Core {
         } else {
             LineClass::Missed
         };
+    }
+
+    /// The count-only [`Core::apply`] of searches that found nothing (see
+    /// [`LineMatches::found_nothing`]): the same state and result, without the calls and
+    /// loops that have nothing to do.
+    fn apply_nothing(&mut self, f: &Filter, m: &LineMatches, date: Option<f64>) {
+        debug_assert!(self.counting.is_some() && m.found_nothing());
+        self.serial += 1;
+        self.result.reset_counted(self.serial, self.keep_pref_groups);
+        self.result.time = date;
+        if m.pref_searched {
+            self.pref_matched = m.pref_matched;
+        }
+        // `verdict` without hits and not ignored.
+        let r = &mut self.result;
+        r.prefregex_matched = f.prefregex().is_some() && self.pref_matched;
+        if r.prefregex_matched && self.keep_pref_groups {
+            r.prefregex_groups = self.last_pref_groups.clone();
+        }
+        r.class = LineClass::Missed;
     }
 
     /// A single line (`maxlines = 1`): what its searches found (`m`) applied to

@@ -87,6 +87,17 @@ impl LineMatches {
         self.pref_matched = pref == Some(true);
     }
 
+    /// No hit, no ignore hit, no aborted search, and no prefregex groups to record: the
+    /// searches leave nothing but the prefregex's answer.
+    #[inline]
+    pub(super) fn found_nothing(&self) -> bool {
+        self.hits.is_empty()
+            && self.ignore_hits.is_empty()
+            && self.aborted.is_empty()
+            && !self.line_ignored
+            && !(self.pref_matched && self.pref_groups_wanted)
+    }
+
     /// The prefregex's text.
     pub(super) fn pref_text(&self) -> &str {
         &self.text[..self.split]
