@@ -218,11 +218,13 @@ impl Searcher {
         } = self;
         let f: &Filter = filter;
 
-        let subject0 = Subject::new(text0);
+        // What PCRE2 needs to know about `text0`, found once, and only if a search is made
+        // (with many filters, most lines are searched by few of them).
+        let mut subject0: Option<Subject<'_>> = None;
         // With many more failregexes than ignoreregexes, ignoreregexes run first.
         if !f.ignoreregex().is_empty()
             && f.ignoreregex().len() + 2 < f.failregex().len()
-            && ignore(f, ign_caps, ign_candidates, &subject0, out)
+            && ignore(f, ign_caps, ign_candidates, &facts(&mut subject0, text0), out)
         {
             return;
         }
@@ -236,7 +238,14 @@ impl Searcher {
             // A prefregex that cannot match this text (a literal it needs is missing) is not
             // searched: the answer is the same.
             out.pref_matched = (!*pref_filtered || f.pref_prefilter().may_match(0, text0))
-                && search(pref, &subject0, caps, RegexKind::Prefregex, 0, &mut out.aborted);
+                && search(
+                    pref,
+                    &facts(&mut subject0, text0),
+                    caps,
+                    RegexKind::Prefregex,
+                    0,
+                    &mut out.aborted,
+                );
             if !out.pref_matched {
                 return;
             }
@@ -246,7 +255,7 @@ impl Searcher {
                 let span = content_group.and_then(|g| caps.get(g));
                 match span {
                     Some((s, e)) if s < e && e + 1 == text0.len() => {
-                        content = Some(subject0.suffix(s))
+                        content = Some(facts(&mut subject0, text0).suffix(s))
                     }
                     Some((s, e)) if s < e => {
                         text1.clear();
@@ -269,23 +278,26 @@ impl Searcher {
         }
 
         // The failregexes the prefilter proposes, in order (the others cannot match).
-        let subject = content.unwrap_or(subject0);
-        let text = subject.text();
+        let text = content.map_or(text0, |c| c.text());
         f.fail_prefilter().candidates(text, candidates);
-        for &i in candidates.iter() {
-            let i = i as usize;
-            let fr = &f.failregex()[i];
-            let caps = &mut fail_caps[i];
-            if !search(fr, &subject, caps, RegexKind::Failregex, i, &mut out.aborted) {
-                continue;
+        if !candidates.is_empty() {
+            let subject = content.unwrap_or_else(|| facts(&mut subject0, text0));
+            for &i in candidates.iter() {
+                let i = i as usize;
+                let fr = &f.failregex()[i];
+                let caps = &mut fail_caps[i];
+                if !search(fr, &subject, caps, RegexKind::Failregex, i, &mut out.aborted) {
+                    continue;
+                }
+                let from = out.spans.len();
+                out.spans.extend(fr.groups().iter().map(|&(g, _)| span32(caps.get(g))));
+                if !f.ignoreregex().is_empty() && ignore(f, ign_caps, ign_candidates, &subject, out)
+                {
+                    out.spans.truncate(from);
+                    continue;
+                }
+                out.hits.push(Hit { regex: i, from });
             }
-            let from = out.spans.len();
-            out.spans.extend(fr.groups().iter().map(|&(g, _)| span32(caps.get(g))));
-            if !f.ignoreregex().is_empty() && ignore(f, ign_caps, ign_candidates, &subject, out) {
-                out.spans.truncate(from);
-                continue;
-            }
-            out.hits.push(Hit { regex: i, from });
         }
 
         // Keep what the groups refer to.
@@ -301,6 +313,11 @@ impl Searcher {
             }
         }
     }
+}
+
+/// The facts of `text`, found on first use.
+fn facts<'t>(found: &mut Option<Subject<'t>>, text: &'t str) -> Subject<'t> {
+    *found.get_or_insert_with(|| Subject::new(text))
 }
 
 /// fail2ban's `_ignoreLine` for one line: every ignoreregex the prefilter proposes.
