@@ -299,10 +299,20 @@ impl DateDetector {
 
     /// fail2ban's `matchTime` + `getTime`: finds the date in `line` and converts it.
     pub fn detect(&mut self, line: &str) -> Option<DateHit> {
-        let (tid, shaped) =
-            self.selector.select(&self.templates, &mut self.scratch, line, &mut self.spans)?;
+        let (tid, fields) = match self.selector.recheck_shaped(&self.templates, line) {
+            Some((tid, f)) => (tid, Some(f)),
+            None => {
+                let (tid, shaped) = self.selector.select(
+                    &self.templates,
+                    &mut self.scratch,
+                    line,
+                    &mut self.spans,
+                )?;
+                (tid, if shaped { self.scratch[tid].fields } else { None })
+            }
+        };
         let tpl = &self.templates[tid];
-        let fields = if shaped { self.scratch[tid].fields.as_ref() } else { None };
+        let fields = fields.as_ref();
         let text = |i: usize| self.spans.get(i).copied().flatten().map(|(s, e)| &line[s..e]);
         // A shape match is groups 0 and 1 both at `0..end`.
         let ((start, end), whole) = match fields {
