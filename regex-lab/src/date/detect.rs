@@ -229,6 +229,7 @@ fn candidate_spans(
     copy_spans(&scratch.caps, out);
 }
 
+#[cold]
 fn wall_clock() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -454,7 +455,14 @@ impl Selector {
         if tpl.flags() & (LINE_BEGIN | LINE_END) == 0 {
             return None;
         }
-        let Outcome::Match(f) = tpl.shape.as_ref()?.matches(line) else { return None };
+        let shape = tpl.shape.as_ref()?;
+        let f = match shape.quick(line) {
+            Some(f) => f,
+            None => match shape.matches(line) {
+                Outcome::Match(f) => f,
+                _ => return None,
+            },
+        };
         let b = line.as_bytes();
         let end = usize::from(f.end);
         if end == 0 || !b[..b.len().min(end + 1)].is_ascii() {
@@ -539,11 +547,13 @@ impl Selector {
         }
         self.raw_hits[fw.tid] += 1;
         self.won(i, fw.pos, fw.end, templates);
-        self.fast = Some(*fw);
+        // `fast` describes `select`'s decisions; this one is recorded already (`fw`).
+        self.fast = None;
         true
     }
 
     /// Step 3 of the module docs for the winner in slot `i`, matched from `pos` to `end`.
+    #[inline]
     fn won(&mut self, i: usize, pos: Anchor, end: Anchor, templates: &[Compiled]) {
         if self.clock.1 == 0 {
             self.clock.0 = wall_clock();
@@ -565,6 +575,7 @@ impl Selector {
         self.last_idx = i;
     }
 
+    #[inline(never)]
     fn reorder(&mut self, num: usize, templates: &[Compiled]) -> usize {
         let base = |s: &Slot| templates[s.tid].spec.weight;
         let me = &self.slots[num];

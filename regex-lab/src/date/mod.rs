@@ -351,15 +351,15 @@ impl DateDetector {
         Some(DateHit { start, end, template: tid, time })
     }
 
-    /// How the last [`DateDetector::detect`] was decided, when the quick re-check of the last
-    /// winning template decided it (nearly every line of a homogeneous log).
+    /// How the last [`DateDetector::detect`] was decided, when a quick decision (nearly every
+    /// line of a homogeneous log) made it; `None` after [`DateDetector::confirm_fast`].
     pub fn last_fast(&self) -> Option<&FastWin> {
         self.selector.fast.as_ref()
     }
 
     /// Accounts for `line` as if [`DateDetector::detect`] had run, using `fw` (from
     /// [`DateDetector::last_fast`] of another detector with the same templates and clock, e.g.
-    /// on another thread): true if this detector is in the state that decision depended on,
+    /// on another thread, right after it detected `line`): true if this detector is in the state that decision depended on,
     /// so `detect` would have found the same date; then its counters and order are updated
     /// exactly as `detect` would. False: nothing changed, call `detect`.
     ///

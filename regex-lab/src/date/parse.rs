@@ -96,6 +96,9 @@ pub(crate) struct Converter {
     pub(crate) local: LocalTime,
     /// What the last conversion did to the mktime memory.
     pub effect: LocalEffect,
+    /// The last [`days_from_civil`] asked for: ((year, month, day), its answer). A pure
+    /// function, so the answer stands; lines of one day ask for the same date.
+    days: ((i64, i64, i64), Option<i64>),
 }
 
 /// A date as strptime read it, before conversion: wall-clock fields, the zone the text
@@ -156,6 +159,7 @@ impl Converter {
             zones,
             local: LocalTime::default(),
             effect: LocalEffect::Untouched,
+            days: ((1970, 1, 1), Some(0)),
         };
         c.set_now(now);
         c
@@ -289,13 +293,14 @@ impl Converter {
     /// The end of strptime and fail2ban's year/day guesses, with integers (see
     /// [`ARITHMETIC_YEARS`]); [`Converter::finish_general`] otherwise. Each step is the
     /// general code's, on seconds since 1970-01-01T00:00 of the naive wall clock.
+    #[inline]
     fn finish(&mut self, n: Naive) -> Option<f64> {
         let Naive { year, month, day, hms: (hour, minute, second), zone_minutes, .. } = n;
         let Naive { assume_year, assume_today, .. } = n;
         let Some(now) = self.now_micros.filter(|_| ARITHMETIC_YEARS.contains(&year)) else {
             return self.finish_general(n);
         };
-        let days = days_from_civil(year, month, day)?;
+        let days = self.days_from_civil(year, month, day)?;
         if !(0..24).contains(&hour) || !(0..60).contains(&minute) || !(0..60).contains(&second) {
             return None;
         }
@@ -318,6 +323,15 @@ impl Converter {
         }
     }
 
+    /// [`days_from_civil`], remembered for the last date (see [`Converter::days`]).
+    #[inline]
+    fn days_from_civil(&mut self, year: i64, month: i64, day: i64) -> Option<i64> {
+        if self.days.0 != (year, month, day) {
+            self.days = ((year, month, day), days_from_civil(year, month, day));
+        }
+        self.days.1
+    }
+
     /// Python's `time.mktime` of a naive wall clock (seconds as if UTC).
     fn local_to_unix(&mut self, naive: i64) -> Option<f64> {
         let (t, effect) = self.local.convert(&self.zones.local, naive);
@@ -325,6 +339,7 @@ impl Converter {
         t.map(|t| t as f64)
     }
 
+    #[cold]
     fn finish_general(&mut self, n: Naive) -> Option<f64> {
         let Naive { year, month, day, hms: (hour, minute, second), zone_minutes, .. } = n;
         let Naive { assume_year, assume_today, .. } = n;

@@ -486,9 +486,41 @@ mod layout {
     /// other bytes it maps onto a lower-case letter are that letter's capital, so comparing
     /// with lower-case names is exactly `to_ascii_lowercase` then compare.
     fn month(h: &[u8; 16]) -> Option<u8> {
-        let key = |n: &[u8; 3]| u32::from_le_bytes([n[0], n[1], n[2], 0]);
-        let m = key(&[h[0] | 0x20, h[1] | 0x20, h[2] | 0x20]);
-        MONTHS.iter().position(|n| key(n) == m).map(|i| i as u8 + 1)
+        const fn key(n: &[u8; 3]) -> u32 {
+            u32::from_le_bytes([n[0], n[1], n[2], 0])
+        }
+        const JAN: u32 = key(MONTHS[0]);
+        const FEB: u32 = key(MONTHS[1]);
+        const MAR: u32 = key(MONTHS[2]);
+        const APR: u32 = key(MONTHS[3]);
+        const MAY: u32 = key(MONTHS[4]);
+        const JUN: u32 = key(MONTHS[5]);
+        const JUL: u32 = key(MONTHS[6]);
+        const AUG: u32 = key(MONTHS[7]);
+        const SEP: u32 = key(MONTHS[8]);
+        const OCT: u32 = key(MONTHS[9]);
+        const NOV: u32 = key(MONTHS[10]);
+        const DEC: u32 = key(MONTHS[11]);
+        // A switch on constants: a few comparisons instead of a scan of the names.
+        Some(match key(&[h[0] | 0x20, h[1] | 0x20, h[2] | 0x20]) {
+            JAN => 1,
+            FEB => 2,
+            MAR => 3,
+            APR => 4,
+            MAY => 5,
+            JUN => 6,
+            JUL => 7,
+            AUG => 8,
+            SEP => 9,
+            OCT => 10,
+            NOV => 11,
+            DEC => 12,
+            _ => return None,
+        })
+    }
+
+    pub(super) fn syslog(b: &[u8], years: &Years) -> Option<Outcome> {
+        syslog_fields(b, years).map(Outcome::Match)
     }
 
     /// Also takes an unpadded one-digit day (`Mmm d HH:MM:SS`): `(?P<d>[1-2]\d|[0 ]?[1-9]|3[0-1])`
@@ -496,7 +528,8 @@ mod layout {
     /// digit, `[0 ]?` cannot take a nonzero digit), and the rest is the same walk one byte
     /// earlier. Needs 16 bytes (shorter lines go to the general walk): the checks then read
     /// fixed arrays, without bounds tests.
-    pub(super) fn syslog(b: &[u8], years: &Years) -> Option<Outcome> {
+    #[inline]
+    pub(super) fn syslog_fields(b: &[u8], years: &Years) -> Option<Fields> {
         let h: &[u8; 16] = b.get(..16)?.try_into().ok()?;
         // `s`: where the space after the day is.
         let (day, s) = if h[5] == b' ' && (b'1'..=b'9').contains(&h[4]) {
@@ -504,32 +537,30 @@ mod layout {
         } else {
             (day(b, 4)?, 6)
         };
-        let t: &[u8; 10] = h[s..s + 10].try_into().ok()?;
-        let d = |i: usize| t[i].wrapping_sub(b'0');
-        let ok = (h[3] == b' ')
-            & (t[0] == b' ')
-            & (t[3] == b':')
-            & (t[6] == b':')
-            & (d(1) <= 2)
-            & (d(2) <= 9)
-            & (d(4) <= 5)
-            & (d(5) <= 9)
-            & (d(7) <= 5)
-            & (d(8) <= 9);
-        if !ok {
+        // `HH:MM:SS` in one word: `x` is 0-9 where a digit is, 0 where the colons are
+        // (xor is one-to-one per byte), and each byte must be at most its limit: `[0-2]\d`,
+        // `[0-5]\d`, `[0-5]\d`. Adding `0x7f - limit` to the low 7 bits sets bit 7 exactly
+        // when they exceed the limit, without carrying into the next byte; bytes with bit 7
+        // set (not ASCII) fail through the `| x`.
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        const ADD: u64 = u64::from_le_bytes([0x7d, 0x76, 0x7f, 0x7a, 0x76, 0x7f, 0x7a, 0x76]);
+        let w: [u8; 8] = h[s + 1..s + 9].try_into().ok()?;
+        let x = u64::from_le_bytes(w) ^ u64::from_le_bytes(*b"00:00:00");
+        if h[3] != b' ' || h[s] != b' ' || ((((x & !HIGH) + ADD) | x) & HIGH) != 0 {
             return None;
         }
         let month = month(h)?;
+        let d = x.to_le_bytes();
         let f = Fields {
             month,
             day,
-            hour: d(1) * 10 + d(2),
-            minute: d(4) * 10 + d(5),
-            second: d(7) * 10 + d(8),
+            hour: d[0] * 10 + d[1],
+            minute: d[3] * 10 + d[4],
+            second: d[6] * 10 + d[7],
             ..NO_FIELDS
         };
         let e = s + 9;
-        match t[9] {
+        match h[e] {
             b' ' => {
                 let y = (e + 1..e + 5)
                     .all(|i| digit(get(b, i)))
@@ -537,13 +568,13 @@ mod layout {
                     .flatten();
                 match y {
                     Some(y) if !word(get(b, e + 5)) && get(b, e + 5).is_ascii() => {
-                        Some(Outcome::Match(Fields { year: Some(y as u16), ..f }.at(e + 5)))
+                        Some(Fields { year: Some(y as u16), ..f }.at(e + 5))
                     }
                     Some(_) => None,
-                    None => Some(Outcome::Match(f.at(e))),
+                    None => Some(f.at(e)),
                 }
             }
-            c if c != b'.' && c.is_ascii() && !word(c) => Some(Outcome::Match(f.at(e))),
+            c if c != b'.' && c.is_ascii() && !word(c) => Some(f.at(e)),
             _ => None,
         }
     }
@@ -630,6 +661,16 @@ mod layout {
 }
 
 impl Shape {
+    /// The syslog matcher's fixed layout alone, small enough to inline: `Some` only where
+    /// [`Shape::matches`] gives the same match (it tries that layout first).
+    #[inline]
+    pub(crate) fn quick(&self, line: &str) -> Option<Fields> {
+        match self {
+            Shape::Syslog(years) => layout::syslog_fields(line.as_bytes(), years),
+            Shape::Iso(_) => None,
+        }
+    }
+
     /// The matcher for a template regex, if it is one of the known ones for this `%ExY`.
     pub(crate) fn recognize(regex: &str, ex_year: &str) -> Option<Shape> {
         let years = Years::parse(ex_year)?;
