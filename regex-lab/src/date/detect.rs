@@ -432,14 +432,14 @@ impl Selector {
         Some((tid, shaped))
     }
 
-    /// Step 1 for the commonest case, in one piece: the last winner sits in slot 0, is
-    /// anchored and has a shape matcher, and the matcher finds its date in `line`. Returns
-    /// its template and fields; `None`: nothing changed, call [`Selector::select`].
+    /// Step 1 for the commonest case, in one piece: the last winner is anchored and has a
+    /// shape matcher, and the matcher finds its date in `line`. Returns its template and
+    /// fields; `None`: nothing changed, call [`Selector::select`].
     ///
     /// Exact because it is what `select` does in that case: it searches the last winner first,
     /// over the whole line (anchored); the shape decides that search, counting a raw hit; an
-    /// anchored hit wins at once, a quick decision of the re-check kind; the winner is
-    /// already in slot 0, so `won` moves nothing. Chars and bytes agree up to the date's end
+    /// anchored hit wins at once, a quick decision of the re-check kind; the winner is the
+    /// last winner, so `won` moves nothing. Chars and bytes agree up to the date's end
     /// (checked: the prefix is ASCII), so the distance is 0 and the end `f.end`.
     #[inline]
     pub(crate) fn recheck_shaped(
@@ -447,10 +447,8 @@ impl Selector {
         templates: &[Compiled],
         line: &str,
     ) -> Option<(usize, Fields)> {
-        if self.last_idx != 0 {
-            return None;
-        }
-        let tid = self.slots[0].tid;
+        let i = self.last_idx;
+        let tid = self.slots.get(i)?.tid;
         let tpl = &templates[tid];
         if tpl.flags() & (LINE_BEGIN | LINE_END) == 0 {
             return None;
@@ -472,7 +470,7 @@ impl Selector {
         let (pos, end) = ((0, None, ch(0)), (end, ch(end - 1), ch(end)));
         self.raw_hits[tid] += 1;
         self.fast = Some(self.fast_win(tid, pos, end, None, None));
-        self.won(0, pos, end, templates);
+        self.won(i, pos, end, templates);
         Some((tid, f))
     }
 
