@@ -649,7 +649,8 @@ mod tests {
         }
     }
 
-    /// Lines for the first-byte tests: each template's date at and near the line start.
+    /// Lines for the first-byte tests: each template's date at and near the line start, and
+    /// after brackets.
     const PREFILTER_LINES: &[&str] = &[
         "<38>1 2019-07-08T17:40:16.954167-04:00 host sshd 1 - - x",
         "x 14/08/2005 11:59:59 y",
@@ -669,6 +670,14 @@ mod tests {
         "11:59:59 x",
         "x 2005/08/14 11:59:59 y",
         "x /2005 -2005 , 2005 AM y",
+        "host x[Aug 14 11:59:59] y",
+        "host x[14/Aug/2005:11:59:59 +0200] y",
+        "host x[2005-08-14 11:59:59] y",
+        "host x[1124013599] y",
+        "[1124013599.123] y",
+        "x [11:59:59] [2005-08-14 11:59:59] y",
+        "x[",
+        "x [\u{e9}Aug 14 11:59:59] y",
     ];
 
     /// Every line of fail2ban's sample logs, the edge lines and the first-byte lines, in
@@ -707,7 +716,9 @@ mod tests {
     fn first_byte_tests_change_nothing() {
         let lines = prefilter_corpus();
         assert!(lines.len() > 1000, "{}", lines.len());
-        for patterns in [None, Some(vec!["{^LN-BEG}".to_string()])] {
+        let bracket = r"^[^\[]*\[({DATE})";
+        for patterns in [None, Some(vec!["{^LN-BEG}".to_string()]), Some(vec![bracket.to_string()])]
+        {
             let new = || DateDetector::new(patterns.as_deref(), Clock::fail2ban_tests()).unwrap();
             let (mut with, mut without) = (new(), new());
             Arc::get_mut(&mut without.templates)
@@ -720,7 +731,13 @@ mod tests {
                     .filter(|t| t.first.as_ref().is_some_and(|f| !f.may_match(l)))
                     .count()
             };
-            assert!(rejects(PREFILTER_LINES[0]) >= 8, "{}", rejects(PREFILTER_LINES[0]));
+            if patterns.as_ref().is_some_and(|p| p[0] == bracket) {
+                // Most templates test the two bytes after the first `[`.
+                assert!(rejects("x [<38>1 2005-08-14T11:59:59") >= 8, "{}", rejects("x [<3"));
+                assert!(rejects("no bracket") >= 8, "{}", rejects("no bracket"));
+            } else {
+                assert!(rejects(PREFILTER_LINES[0]) >= 8, "{}", rejects(PREFILTER_LINES[0]));
+            }
             for (k, line) in lines.iter().enumerate() {
                 assert_eq!(with.detect(line), without.detect(line), "{line}");
                 if k % 101 == 0 {
