@@ -604,7 +604,8 @@ mod tests {
 
     #[test]
     fn fast_paths_equal_general_paths() {
-        for patterns in [None, Some(vec!["{^LN-BEG}".to_string()])] {
+        let bare = Some(vec!["^{DATE}".to_string()]);
+        for patterns in [None, Some(vec!["{^LN-BEG}".to_string()]), bare] {
             for clock in clocks() {
                 let new = || DateDetector::new(patterns.as_deref(), clock.clone()).unwrap();
                 let (mut fast, mut slow) = (new(), general(new()));
@@ -625,8 +626,9 @@ mod tests {
     /// date and the final state equal one detector's on the whole sequence.
     #[test]
     fn confirmed_decisions_equal_sequential_detection() {
-        for clock in clocks() {
-            let new = || DateDetector::new(None, clock.clone()).unwrap();
+        for (clock, bare) in clocks().into_iter().flat_map(|c| [(c.clone(), false), (c, true)]) {
+            let patterns = bare.then(|| vec!["^{DATE}".to_string()]);
+            let new = || DateDetector::new(patterns.as_deref(), clock.clone()).unwrap();
             let (mut workers, mut sequencer, mut reference) = ([new(), new()], new(), new());
             let lines = edge_sequence();
             let mut confirmed = 0;

@@ -24,6 +24,9 @@ use super::pattern;
 /// How far into a line the matchers read (the longest date they accept is 42 bytes).
 const ASCII_WINDOW: usize = 64;
 
+/// How `{^LN-BEG}` templates start, after their flags.
+const SKIP: &str = r"^(?:\W{0,2})?";
+
 /// The datepatterns whose `{^LN-BEG}` templates have a matcher.
 const SYSLOG_PATTERN: &str = r"{^LN-BEG}(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?";
 const ISO_PATTERN: &str =
@@ -672,9 +675,17 @@ impl Shape {
     }
 
     /// The matcher for a template regex, if it is one of the known ones for this `%ExY`.
+    /// Also the same templates anchored by a bare `^` (datepattern `^{DATE}`): `^X` and
+    /// `^(?:\W{0,2})?X` match the same on a line starting with a word character (`\W{0,2}`
+    /// takes nothing there, and `^` allows no other start), and the matchers leave every
+    /// other line to the regex ([`Outcome::Unsure`]; the fixed layouts decide only lines
+    /// starting with a letter or digit).
     pub(crate) fn recognize(regex: &str, ex_year: &str) -> Option<Shape> {
         let years = Years::parse(ex_year)?;
-        let is = |p: &str| pattern::template(p, ex_year).is_ok_and(|s| s.regex == regex);
+        let is = |p: &str| {
+            pattern::template(p, ex_year)
+                .is_ok_and(|s| s.regex == regex || s.regex.replacen(SKIP, "^", 1) == regex)
+        };
         if is(SYSLOG_PATTERN) {
             Some(Shape::Syslog(years))
         } else if is(ISO_PATTERN) {
@@ -917,8 +928,16 @@ mod tests {
     /// parts (fixed layout, general walk) with each other.
     fn differential(pattern: &str, make: fn(&mut Rng) -> String) {
         let spec = pattern::template(pattern, Y).unwrap();
-        let shape = Shape::recognize(&spec.regex, Y).unwrap();
-        let re = Regex::new(&spec.regex, RegexOptions::default()).unwrap();
+        differential_regex(&spec.regex, make);
+        // The same template anchored by a bare `^`.
+        let bare = spec.regex.replacen(SKIP, "^", 1);
+        assert_ne!(bare, spec.regex);
+        differential_regex(&bare, make);
+    }
+
+    fn differential_regex(regex: &str, make: fn(&mut Rng) -> String) {
+        let shape = Shape::recognize(regex, Y).unwrap();
+        let re = Regex::new(regex, RegexOptions::default()).unwrap();
         let mut caps = re.captures();
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let (mut matched, mut missed, mut unsure, mut by_layout) = (0, 0, 0, 0);
