@@ -107,7 +107,14 @@ impl FirstBytes {
             .build()
             .parse(&relaxed.pattern)
             .ok()?;
-        let seq = Extractor::new().kind(ExtractKind::Prefix).limit_literal_len(2).extract(&hir);
+        // A caseless optional weekday before the month (`(?:(?P<a>mon|...) )?(?P<b>jan|...)`)
+        // passes the default total of 250 literals on its way to its 79 two-byte prefixes;
+        // a larger total costs nothing measurable at construction.
+        let seq = Extractor::new()
+            .kind(ExtractKind::Prefix)
+            .limit_literal_len(2)
+            .limit_total(10_000)
+            .extract(&hir);
         let lits = seq.literals()?;
         if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
             return None;
