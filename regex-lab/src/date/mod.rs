@@ -537,6 +537,11 @@ mod tests {
         "Oct 31 02:10:00 host fold 2004",
         "Oct 31 03:30:00 host",
         "Oct 31 01:30:00 host",
+        // Space- and zero-padded days at a fold (Lord Howe, 30 min) and a gap (New York).
+        "Apr  3 01:45:00 host fold",
+        "Apr 03 01:45:00 host fold",
+        "Apr  3 02:30:00 host gap",
+        "Apr 03 02:30:00 host gap",
         "Jan 15 12:00:00 host",
         "Jul 15 12:00:00 host",
         "2005-10-30T02:10:00 host fold",

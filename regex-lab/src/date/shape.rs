@@ -531,7 +531,7 @@ mod layout {
     /// digit, `[0 ]?` cannot take a nonzero digit), and the rest is the same walk one byte
     /// earlier. Needs 16 bytes (shorter lines go to the general walk): the checks then read
     /// fixed arrays, without bounds tests.
-    #[inline]
+    #[inline(always)]
     pub(super) fn syslog_fields(b: &[u8], years: &Years) -> Option<Fields> {
         let h: &[u8; 16] = b.get(..16)?.try_into().ok()?;
         // `s`: where the space after the day is.
