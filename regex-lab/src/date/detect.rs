@@ -143,6 +143,9 @@ pub(crate) struct Selector {
     /// The wall clock for `last_used`, read every [`CLOCK_EVERY`] wins: it only matters at
     /// the 5-minute scale, and reading it for every line costs more than the rest of a win.
     clock: (f64, u32),
+    /// Tests: lines [`Selector::recheck_shaped`] decided.
+    #[cfg(test)]
+    pub one_piece: usize,
 }
 
 /// See [`Selector::clock`].
@@ -249,6 +252,8 @@ impl Selector {
             first_unused: 0,
             fast: None,
             clock: (0.0, 0),
+            #[cfg(test)]
+            one_piece: 0,
         }
     }
 
@@ -471,6 +476,10 @@ impl Selector {
         self.raw_hits[tid] += 1;
         self.fast = Some(self.fast_win(tid, pos, end, None, None));
         self.won(i, pos, end, templates);
+        #[cfg(test)]
+        {
+            self.one_piece += 1;
+        }
         Some((tid, f))
     }
 

@@ -12,9 +12,11 @@
 //!
 //! Speed without a second semantics: the two templates nearly every log hits (syslog
 //! `Mon DD HH:MM:SS` and ISO 8601 at the line start) have hand-written matchers (`shape`)
-//! that give the regex's exact match or defer to it; conversion runs on integers and, away
-//! from DST changes, without `mktime`'s search. Each fast path is tested against the general
-//! one.
+//! that give the regex's exact match or defer to it; when such a template won the last line,
+//! `detect` re-checks it in one piece (`Selector::recheck_shaped`), doing exactly what the
+//! general selection would; conversion runs on integers and, away from DST changes, without
+//! `mktime`'s search; first-byte tests (`first`) answer searches that cannot match. Each fast
+//! path is tested against the general one.
 //!
 //! # What the caller does with a result
 //!
@@ -622,6 +624,9 @@ mod tests {
                     }
                 }
                 assert_eq!(fast.template_hits(), slow.template_hits());
+                // The one-piece re-check took its share (and the general path the rest).
+                assert!(fast.selector.one_piece > 1000, "{}", fast.selector.one_piece);
+                assert_eq!(slow.selector.one_piece, 0);
             }
         }
     }
