@@ -109,6 +109,18 @@ impl<'a> Text<'a> {
     }
 }
 
+/// Where a winner matched, as the next re-check looks at it: (chars from the line start, the
+/// char before, the char at).
+type Anchor = (usize, Option<char>, Option<char>);
+
+/// The anchors of a win at chars `dist..end` of `text`: (start, end).
+fn anchors(text: &Text, dist: usize, end: usize) -> (Anchor, Anchor) {
+    let pos = (dist, text.char_before(dist), text.char_at(dist));
+    // Python's `line[end-1]` wraps to the last char when `end` is 0.
+    let end_before = if end == 0 { text.s.chars().last() } else { text.char_before(end) };
+    (pos, (end, end_before, text.char_at(end)))
+}
+
 /// Python's `str.isalnum()` for one char (`""` is not alphanumeric).
 fn is_alnum(c: Option<char>) -> bool {
     c.is_some_and(char::is_alphanumeric)
@@ -121,16 +133,19 @@ pub(crate) struct Selector {
     /// Successful searches per template, winning or not (fail2ban's `template.hits`).
     raw_hits: Vec<u64>,
     last_idx: usize,
-    /// Last winner's start: (chars, char before, char at).
-    last_pos: (usize, Option<char>, Option<char>),
-    /// Last winner's end: (chars, char before, char at).
-    last_end: (usize, Option<char>, Option<char>),
+    /// Last winner's start.
+    last_pos: Anchor,
+    /// Last winner's end.
+    last_end: Anchor,
     first_unused: usize,
     /// How the last `select` was decided, if another selector can replay it.
     pub fast: Option<FastWin>,
     /// The wall clock for `last_used`, read every [`CLOCK_EVERY`] wins: it only matters at
     /// the 5-minute scale, and reading it for every line costs more than the rest of a win.
     clock: (f64, u32),
+    /// Tests: lines [`Selector::recheck_shaped`] decided.
+    #[cfg(test)]
+    pub one_piece: usize,
 }
 
 /// See [`Selector::clock`].
@@ -148,8 +163,11 @@ const CLOCK_EVERY: u32 = 64;
 /// matches depends only on the template, the line and, for the re-check, the last winner's
 /// position; so the state is the last winner, its position and the templates in the slots
 /// scanned. The bookkeeping after the decision (counters, bubble-up) reads more state, but
-/// the confirming selector does it on its own state.
-#[derive(Clone, Debug, PartialEq)]
+/// the confirming selector does it on its own state; the anchors it records for the next
+/// line depend only on the line and where the date is, so they travel in the record.
+///
+/// `Copy`, so that recording and replaying it is a plain copy.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FastWin {
     tid: usize,
     /// For a scan decision: the last winner's slot and template, and the templates of the
@@ -157,10 +175,12 @@ pub struct FastWin {
     scan: Option<Scan>,
     /// For a sole-match decision: the last winner's template (`FAR`: none).
     sole: Option<usize>,
-    last_pos: (usize, Option<char>, Option<char>),
-    last_end: (usize, Option<char>, Option<char>),
-    dist: usize,
-    end: usize,
+    /// The state decided on: the last winner's anchors before this line.
+    last_pos: Anchor,
+    last_end: Anchor,
+    /// The winner's anchors in this line (its distance is `pos.0`).
+    pos: Anchor,
+    end: Anchor,
     /// What converting the date did to the mktime memory (set by `DateDetector::detect`).
     pub(crate) local: LocalEffect,
 }
@@ -168,7 +188,7 @@ pub struct FastWin {
 /// The longest scan a [`FastWin`] records.
 const SCAN_MAX: usize = 8;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Scan {
     last_idx: usize,
     last_tid: usize,
@@ -212,6 +232,7 @@ fn candidate_spans(
     copy_spans(&scratch.caps, out);
 }
 
+#[cold]
 fn wall_clock() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -231,6 +252,8 @@ impl Selector {
             first_unused: 0,
             fast: None,
             clock: (0.0, 0),
+            #[cfg(test)]
+            one_piece: 0,
         }
     }
 
@@ -292,6 +315,8 @@ impl Selector {
         let text = Text::new(line);
         let n = self.slots.len();
         self.fast = None;
+        // A quick decision, recorded once the winner's anchors are known: (scan, sole).
+        let mut quick: Option<(Option<Scan>, Option<usize>)> = None;
         let mut candidate: Option<Candidate> = None;
         let mut skip = FAR;
         // (slot index, distance, end) of the winner; its spans are in `caps` unless it is the
@@ -324,7 +349,7 @@ impl Selector {
                 let (dist, end) = (text.char_of(s), text.char_of(e));
                 if n == 1 || anchored || (dist == self.last_pos.0 && end == self.last_end.0) {
                     winner = Some((i, dist, end));
-                    self.fast = Some(self.fast_win(tid, dist, end, None, None));
+                    quick = Some((None, None));
                 } else {
                     let mut v = Vec::new();
                     candidate_spans(tpl, &mut scratch[tid], line, &mut v);
@@ -358,7 +383,7 @@ impl Selector {
                         let last_tid = self.slots.get(self.last_idx).map_or(FAR, |s| s.tid);
                         let scan =
                             Scan { last_idx: self.last_idx, last_tid, slots, len: i as u8 + 1 };
-                        self.fast = Some(self.fast_win(tid, dist, end, Some(scan), None));
+                        quick = Some((Some(scan), None));
                     }
                     break;
                 }
@@ -398,24 +423,73 @@ impl Selector {
                 *spans = c.spans;
                 if matches == 1 {
                     let sole = self.slots.get(self.last_idx).map_or(FAR, |s| s.tid);
-                    let tid = self.slots[c.idx].tid;
-                    self.fast = Some(self.fast_win(tid, c.dist, c.end, None, Some(sole)));
+                    quick = Some((None, Some(sole)));
                 }
                 (c.idx, c.dist, c.end)
             }
         };
         let tid = self.slots[i].tid;
-        self.won(i, dist, end, &text, templates);
+        let (pos, end) = anchors(&text, dist, end);
+        if let Some((scan, sole)) = quick {
+            self.fast = Some(self.fast_win(tid, pos, end, scan, sole));
+        }
+        self.won(i, pos, end, templates);
         Some((tid, shaped))
     }
 
-    /// The record of a quick decision for `tid` at `dist..end`, made in this selector's
+    /// Step 1 for the commonest case, in one piece: the last winner is anchored and has a
+    /// shape matcher, and the matcher finds its date in `line`. Returns its template and
+    /// fields; `None`: nothing changed, call [`Selector::select`].
+    ///
+    /// Exact because it is what `select` does in that case: it searches the last winner first,
+    /// over the whole line (anchored); the shape decides that search, counting a raw hit; an
+    /// anchored hit wins at once, a quick decision of the re-check kind; the winner is the
+    /// last winner, so `won` moves nothing. Chars and bytes agree up to the date's end
+    /// (checked: the prefix is ASCII), so the distance is 0 and the end `f.end`.
+    #[inline]
+    pub(crate) fn recheck_shaped(
+        &mut self,
+        templates: &[Compiled],
+        line: &str,
+    ) -> Option<(usize, Fields)> {
+        let i = self.last_idx;
+        let tid = self.slots.get(i)?.tid;
+        let tpl = &templates[tid];
+        if tpl.flags() & (LINE_BEGIN | LINE_END) == 0 {
+            return None;
+        }
+        let shape = tpl.shape.as_ref()?;
+        let f = match shape.quick(line) {
+            Some(f) => f,
+            None => match shape.matches(line) {
+                Outcome::Match(f) => f,
+                _ => return None,
+            },
+        };
+        let b = line.as_bytes();
+        let end = usize::from(f.end);
+        if end == 0 || !b[..b.len().min(end + 1)].is_ascii() {
+            return None;
+        }
+        let ch = |i: usize| b.get(i).map(|&c| char::from(c));
+        let (pos, end) = ((0, None, ch(0)), (end, ch(end - 1), ch(end)));
+        self.raw_hits[tid] += 1;
+        self.fast = Some(self.fast_win(tid, pos, end, None, None));
+        self.won(i, pos, end, templates);
+        #[cfg(test)]
+        {
+            self.one_piece += 1;
+        }
+        Some((tid, f))
+    }
+
+    /// The record of a quick decision for `tid` at `pos..end`, made in this selector's
     /// current state (its last position and end).
     fn fast_win(
         &self,
         tid: usize,
-        dist: usize,
-        end: usize,
+        pos: Anchor,
+        end: Anchor,
         scan: Option<Scan>,
         sole: Option<usize>,
     ) -> FastWin {
@@ -425,7 +499,7 @@ impl Selector {
             sole,
             last_pos: self.last_pos,
             last_end: self.last_end,
-            dist,
+            pos,
             end,
             local: LocalEffect::Untouched,
         }
@@ -474,14 +548,20 @@ impl Selector {
         if i >= self.slots.len() || self.slots[i].tid != fw.tid {
             return false;
         }
+        // The anchors are the line's, where the date is: the same whoever computes them.
+        if cfg!(test) {
+            assert_eq!(anchors(&Text::new(line), fw.pos.0, fw.end.0), (fw.pos, fw.end));
+        }
         self.raw_hits[fw.tid] += 1;
-        self.won(i, fw.dist, fw.end, &Text::new(line), templates);
-        self.fast = Some(fw.clone());
+        self.won(i, fw.pos, fw.end, templates);
+        // `fast` describes `select`'s decisions; this one is recorded already (`fw`).
+        self.fast = None;
         true
     }
 
-    /// Step 3 of the module docs for the winner in slot `i`, matched at chars `dist..end`.
-    fn won(&mut self, i: usize, dist: usize, end: usize, text: &Text, templates: &[Compiled]) {
+    /// Step 3 of the module docs for the winner in slot `i`, matched from `pos` to `end`.
+    #[inline]
+    fn won(&mut self, i: usize, pos: Anchor, end: Anchor, templates: &[Compiled]) {
         if self.clock.1 == 0 {
             self.clock.0 = wall_clock();
         }
@@ -489,14 +569,12 @@ impl Selector {
         let slot = &mut self.slots[i];
         slot.hits += 1;
         slot.last_used = self.clock.0;
-        slot.distance = dist;
+        slot.distance = pos.0;
         if self.first_unused == i {
             self.first_unused += 1;
         }
-        self.last_pos = (dist, text.char_before(dist), text.char_at(dist));
-        // Python's `line[end-1]` wraps to the last char when `end` is 0.
-        let end_before = if end == 0 { text.s.chars().last() } else { text.char_before(end) };
-        self.last_end = (end, end_before, text.char_at(end));
+        self.last_pos = pos;
+        self.last_end = end;
         let mut i = i;
         if i != 0 && i != self.last_idx {
             i = self.reorder(i, templates);
@@ -504,6 +582,7 @@ impl Selector {
         self.last_idx = i;
     }
 
+    #[inline(never)]
     fn reorder(&mut self, num: usize, templates: &[Compiled]) -> usize {
         let base = |s: &Slot| templates[s.tid].spec.weight;
         let me = &self.slots[num];

@@ -12,9 +12,11 @@
 //!
 //! Speed without a second semantics: the two templates nearly every log hits (syslog
 //! `Mon DD HH:MM:SS` and ISO 8601 at the line start) have hand-written matchers (`shape`)
-//! that give the regex's exact match or defer to it; conversion runs on integers and, away
-//! from DST changes, without `mktime`'s search. Each fast path is tested against the general
-//! one.
+//! that give the regex's exact match or defer to it; when such a template won the last line,
+//! `detect` re-checks it in one piece (`Selector::recheck_shaped`), doing exactly what the
+//! general selection would; conversion runs on integers and, away from DST changes, without
+//! `mktime`'s search; first-byte tests (`first`) answer searches that cannot match. Each fast
+//! path is tested against the general one.
 //!
 //! # What the caller does with a result
 //!
@@ -299,10 +301,20 @@ impl DateDetector {
 
     /// fail2ban's `matchTime` + `getTime`: finds the date in `line` and converts it.
     pub fn detect(&mut self, line: &str) -> Option<DateHit> {
-        let (tid, shaped) =
-            self.selector.select(&self.templates, &mut self.scratch, line, &mut self.spans)?;
+        let (tid, fields) = match self.selector.recheck_shaped(&self.templates, line) {
+            Some((tid, f)) => (tid, Some(f)),
+            None => {
+                let (tid, shaped) = self.selector.select(
+                    &self.templates,
+                    &mut self.scratch,
+                    line,
+                    &mut self.spans,
+                )?;
+                (tid, if shaped { self.scratch[tid].fields } else { None })
+            }
+        };
         let tpl = &self.templates[tid];
-        let fields = if shaped { self.scratch[tid].fields.as_ref() } else { None };
+        let fields = fields.as_ref();
         let text = |i: usize| self.spans.get(i).copied().flatten().map(|(s, e)| &line[s..e]);
         // A shape match is groups 0 and 1 both at `0..end`.
         let ((start, end), whole) = match fields {
@@ -341,15 +353,15 @@ impl DateDetector {
         Some(DateHit { start, end, template: tid, time })
     }
 
-    /// How the last [`DateDetector::detect`] was decided, when the quick re-check of the last
-    /// winning template decided it (nearly every line of a homogeneous log).
+    /// How the last [`DateDetector::detect`] was decided, when a quick decision (nearly every
+    /// line of a homogeneous log) made it; `None` after [`DateDetector::confirm_fast`].
     pub fn last_fast(&self) -> Option<&FastWin> {
         self.selector.fast.as_ref()
     }
 
     /// Accounts for `line` as if [`DateDetector::detect`] had run, using `fw` (from
     /// [`DateDetector::last_fast`] of another detector with the same templates and clock, e.g.
-    /// on another thread): true if this detector is in the state that decision depended on,
+    /// on another thread, right after it detected `line`): true if this detector is in the state that decision depended on,
     /// so `detect` would have found the same date; then its counters and order are updated
     /// exactly as `detect` would. False: nothing changed, call `detect`.
     ///
@@ -527,6 +539,11 @@ mod tests {
         "Oct 31 02:10:00 host fold 2004",
         "Oct 31 03:30:00 host",
         "Oct 31 01:30:00 host",
+        // Space- and zero-padded days at a fold (Lord Howe, 30 min) and a gap (New York).
+        "Apr  3 01:45:00 host fold",
+        "Apr 03 01:45:00 host fold",
+        "Apr  3 02:30:00 host gap",
+        "Apr 03 02:30:00 host gap",
         "Jan 15 12:00:00 host",
         "Jul 15 12:00:00 host",
         "2005-10-30T02:10:00 host fold",
@@ -594,7 +611,8 @@ mod tests {
 
     #[test]
     fn fast_paths_equal_general_paths() {
-        for patterns in [None, Some(vec!["{^LN-BEG}".to_string()])] {
+        let bare = Some(vec!["^{DATE}".to_string()]);
+        for patterns in [None, Some(vec!["{^LN-BEG}".to_string()]), bare] {
             for clock in clocks() {
                 let new = || DateDetector::new(patterns.as_deref(), clock.clone()).unwrap();
                 let (mut fast, mut slow) = (new(), general(new()));
@@ -606,6 +624,9 @@ mod tests {
                     }
                 }
                 assert_eq!(fast.template_hits(), slow.template_hits());
+                // The one-piece re-check took its share (and the general path the rest).
+                assert!(fast.selector.one_piece > 1000, "{}", fast.selector.one_piece);
+                assert_eq!(slow.selector.one_piece, 0);
             }
         }
     }
@@ -615,8 +636,9 @@ mod tests {
     /// date and the final state equal one detector's on the whole sequence.
     #[test]
     fn confirmed_decisions_equal_sequential_detection() {
-        for clock in clocks() {
-            let new = || DateDetector::new(None, clock.clone()).unwrap();
+        for (clock, bare) in clocks().into_iter().flat_map(|c| [(c.clone(), false), (c, true)]) {
+            let patterns = bare.then(|| vec!["^{DATE}".to_string()]);
+            let new = || DateDetector::new(patterns.as_deref(), clock.clone()).unwrap();
             let (mut workers, mut sequencer, mut reference) = ([new(), new()], new(), new());
             let lines = edge_sequence();
             let mut confirmed = 0;
@@ -639,7 +661,8 @@ mod tests {
         }
     }
 
-    /// Lines for the first-byte tests: each template's date at and near the line start.
+    /// Lines for the first-byte tests: each template's date at and near the line start, and
+    /// after brackets.
     const PREFILTER_LINES: &[&str] = &[
         "<38>1 2019-07-08T17:40:16.954167-04:00 host sshd 1 - - x",
         "x 14/08/2005 11:59:59 y",
@@ -659,6 +682,14 @@ mod tests {
         "11:59:59 x",
         "x 2005/08/14 11:59:59 y",
         "x /2005 -2005 , 2005 AM y",
+        "host x[Aug 14 11:59:59] y",
+        "host x[14/Aug/2005:11:59:59 +0200] y",
+        "host x[2005-08-14 11:59:59] y",
+        "host x[1124013599] y",
+        "[1124013599.123] y",
+        "x [11:59:59] [2005-08-14 11:59:59] y",
+        "x[",
+        "x [\u{e9}Aug 14 11:59:59] y",
     ];
 
     /// Every line of fail2ban's sample logs, the edge lines and the first-byte lines, in
@@ -697,7 +728,9 @@ mod tests {
     fn first_byte_tests_change_nothing() {
         let lines = prefilter_corpus();
         assert!(lines.len() > 1000, "{}", lines.len());
-        for patterns in [None, Some(vec!["{^LN-BEG}".to_string()])] {
+        let bracket = r"^[^\[]*\[({DATE})";
+        for patterns in [None, Some(vec!["{^LN-BEG}".to_string()]), Some(vec![bracket.to_string()])]
+        {
             let new = || DateDetector::new(patterns.as_deref(), Clock::fail2ban_tests()).unwrap();
             let (mut with, mut without) = (new(), new());
             Arc::get_mut(&mut without.templates)
@@ -710,7 +743,13 @@ mod tests {
                     .filter(|t| t.first.as_ref().is_some_and(|f| !f.may_match(l)))
                     .count()
             };
-            assert!(rejects(PREFILTER_LINES[0]) >= 8, "{}", rejects(PREFILTER_LINES[0]));
+            if patterns.as_ref().is_some_and(|p| p[0] == bracket) {
+                // Most templates test the two bytes after the first `[`.
+                assert!(rejects("x [<38>1 2005-08-14T11:59:59") >= 8, "{}", rejects("x [<3"));
+                assert!(rejects("no bracket") >= 8, "{}", rejects("no bracket"));
+            } else {
+                assert!(rejects(PREFILTER_LINES[0]) >= 8, "{}", rejects(PREFILTER_LINES[0]));
+            }
             for (k, line) in lines.iter().enumerate() {
                 assert_eq!(with.detect(line), without.detect(line), "{line}");
                 if k % 101 == 0 {

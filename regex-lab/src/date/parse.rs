@@ -96,6 +96,9 @@ pub(crate) struct Converter {
     pub(crate) local: LocalTime,
     /// What the last conversion did to the mktime memory.
     pub effect: LocalEffect,
+    /// The last year [`Converter::days_from_civil`] saw: (year, days to its January 1st,
+    /// leap year). Pure functions of the year; lines of one log share their year.
+    year: (i64, i64, bool),
 }
 
 /// A date as strptime read it, before conversion: wall-clock fields, the zone the text
@@ -156,6 +159,7 @@ impl Converter {
             zones,
             local: LocalTime::default(),
             effect: LocalEffect::Untouched,
+            year: (1970, 0, false),
         };
         c.set_now(now);
         c
@@ -289,13 +293,14 @@ impl Converter {
     /// The end of strptime and fail2ban's year/day guesses, with integers (see
     /// [`ARITHMETIC_YEARS`]); [`Converter::finish_general`] otherwise. Each step is the
     /// general code's, on seconds since 1970-01-01T00:00 of the naive wall clock.
+    #[inline(always)]
     fn finish(&mut self, n: Naive) -> Option<f64> {
         let Naive { year, month, day, hms: (hour, minute, second), zone_minutes, .. } = n;
         let Naive { assume_year, assume_today, .. } = n;
         let Some(now) = self.now_micros.filter(|_| ARITHMETIC_YEARS.contains(&year)) else {
             return self.finish_general(n);
         };
-        let days = days_from_civil(year, month, day)?;
+        let days = self.days_from_civil(year, month, day)?;
         if !(0..24).contains(&hour) || !(0..60).contains(&minute) || !(0..60).contains(&second) {
             return None;
         }
@@ -318,6 +323,26 @@ impl Converter {
         }
     }
 
+    /// [`days_from_civil`], from the year's start (see [`Converter::year`]) and a table of
+    /// months: the same validity test (month 1-12, day within the month), and the same
+    /// count, as a date's days are its year's January 1st plus the days before it in the year.
+    #[inline]
+    fn days_from_civil(&mut self, year: i64, month: i64, day: i64) -> Option<i64> {
+        const BEFORE: [i64; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+        const LENGTH: [i64; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        if self.year.0 != year {
+            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+            self.year = (year, days_from_civil(year, 1, 1)?, leap);
+        }
+        let (_, start, leap) = self.year;
+        let m = usize::try_from(month - 1).ok().filter(|&m| m < 12)?;
+        let feb29 = i64::from(leap && m >= 1);
+        let length = LENGTH[m] + if m == 1 { feb29 } else { 0 };
+        (1..=length)
+            .contains(&day)
+            .then(|| start + BEFORE[m] + if m >= 2 { feb29 } else { 0 } + day - 1)
+    }
+
     /// Python's `time.mktime` of a naive wall clock (seconds as if UTC).
     fn local_to_unix(&mut self, naive: i64) -> Option<f64> {
         let (t, effect) = self.local.convert(&self.zones.local, naive);
@@ -325,6 +350,7 @@ impl Converter {
         t.map(|t| t as f64)
     }
 
+    #[cold]
     fn finish_general(&mut self, n: Naive) -> Option<f64> {
         let Naive { year, month, day, hms: (hour, minute, second), zone_minutes, .. } = n;
         let Naive { assume_year, assume_today, .. } = n;
@@ -547,6 +573,21 @@ mod tests {
             }
         }
         assert!(checked > 100_000 && shortcut > 10_000, "{checked} {shortcut}");
+    }
+
+    /// The converter's table-based count equals the formula, for every year, in any order of
+    /// years (it remembers the last one).
+    #[test]
+    fn remembered_years_count_days_as_the_formula() {
+        let mut c = conv();
+        for year in (1..=9999).chain([2005, 2004, 2004, 1970, 2100, 2000, 1900, 2005]) {
+            for month in -1..=13 {
+                for day in [-1, 0, 1, 15, 28, 29, 30, 31, 32] {
+                    let want = days_from_civil(year, month, day);
+                    assert_eq!(c.days_from_civil(year, month, day), want, "{year}-{month}-{day}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -24,6 +24,9 @@ use super::pattern;
 /// How far into a line the matchers read (the longest date they accept is 42 bytes).
 const ASCII_WINDOW: usize = 64;
 
+/// How `{^LN-BEG}` templates start, after their flags.
+const SKIP: &str = r"^(?:\W{0,2})?";
+
 /// The datepatterns whose `{^LN-BEG}` templates have a matcher.
 const SYSLOG_PATTERN: &str = r"{^LN-BEG}(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?";
 const ISO_PATTERN: &str =
@@ -482,38 +485,99 @@ mod layout {
         ok.then(|| (num(b, i), num(b, i + 3)))
     }
 
+    /// Month number of three bytes, caseless. `| 0x20` lower-cases ASCII letters; the only
+    /// other bytes it maps onto a lower-case letter are that letter's capital, so comparing
+    /// with lower-case names is exactly `to_ascii_lowercase` then compare.
+    fn month(h: &[u8; 16]) -> Option<u8> {
+        const fn key(n: &[u8; 3]) -> u32 {
+            u32::from_le_bytes([n[0], n[1], n[2], 0])
+        }
+        const JAN: u32 = key(MONTHS[0]);
+        const FEB: u32 = key(MONTHS[1]);
+        const MAR: u32 = key(MONTHS[2]);
+        const APR: u32 = key(MONTHS[3]);
+        const MAY: u32 = key(MONTHS[4]);
+        const JUN: u32 = key(MONTHS[5]);
+        const JUL: u32 = key(MONTHS[6]);
+        const AUG: u32 = key(MONTHS[7]);
+        const SEP: u32 = key(MONTHS[8]);
+        const OCT: u32 = key(MONTHS[9]);
+        const NOV: u32 = key(MONTHS[10]);
+        const DEC: u32 = key(MONTHS[11]);
+        // A switch on constants: a few comparisons instead of a scan of the names.
+        Some(match key(&[h[0] | 0x20, h[1] | 0x20, h[2] | 0x20]) {
+            JAN => 1,
+            FEB => 2,
+            MAR => 3,
+            APR => 4,
+            MAY => 5,
+            JUN => 6,
+            JUL => 7,
+            AUG => 8,
+            SEP => 9,
+            OCT => 10,
+            NOV => 11,
+            DEC => 12,
+            _ => return None,
+        })
+    }
+
     pub(super) fn syslog(b: &[u8], years: &Years) -> Option<Outcome> {
-        // A month name is no weekday name: `(?:%a )?` is skipped.
-        let m: [u8; 3] = [get(b, 0), get(b, 1), get(b, 2)].map(|c| c.to_ascii_lowercase());
-        let month = MONTHS.iter().position(|n| **n == m)? as u8 + 1;
-        // `%d`, the space, and no second space: `%k` without its ` ?`; hour `[0-2]\d` (two
-        // digits first; one digit would need the `:` where the second is).
-        let ok = get(b, 3) == b' '
-            && get(b, 6) == b' '
-            && (b'0'..=b'2').contains(&get(b, 7))
-            && digit(get(b, 8))
-            && get(b, 9) == b':';
-        if !ok {
+        syslog_fields(b, years).map(Outcome::Match)
+    }
+
+    /// Also takes an unpadded one-digit day (`Mmm d HH:MM:SS`): `(?P<d>[1-2]\d|[0 ]?[1-9]|3[0-1])`
+    /// facing a digit 1-9 then a space takes that digit alone (`[1-2]\d` needs a second
+    /// digit, `[0 ]?` cannot take a nonzero digit), and the rest is the same walk one byte
+    /// earlier. Needs 16 bytes (shorter lines go to the general walk): the checks then read
+    /// fixed arrays, without bounds tests.
+    #[inline(always)]
+    pub(super) fn syslog_fields(b: &[u8], years: &Years) -> Option<Fields> {
+        let h: &[u8; 16] = b.get(..16)?.try_into().ok()?;
+        // `s`: where the space after the day is.
+        let (day, s) = if h[5] == b' ' && (b'1'..=b'9').contains(&h[4]) {
+            (h[4] - b'0', 5)
+        } else {
+            (day(b, 4)?, 6)
+        };
+        // `HH:MM:SS` in one word: `x` is 0-9 where a digit is, 0 where the colons are
+        // (xor is one-to-one per byte), and each byte must be at most its limit: `[0-2]\d`,
+        // `[0-5]\d`, `[0-5]\d`. Adding `0x7f - limit` to the low 7 bits sets bit 7 exactly
+        // when they exceed the limit, without carrying into the next byte; bytes with bit 7
+        // set (not ASCII) fail through the `| x`.
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        const ADD: u64 = u64::from_le_bytes([0x7d, 0x76, 0x7f, 0x7a, 0x76, 0x7f, 0x7a, 0x76]);
+        let w: [u8; 8] = h[s + 1..s + 9].try_into().ok()?;
+        let x = u64::from_le_bytes(w) ^ u64::from_le_bytes(*b"00:00:00");
+        if h[3] != b' ' || h[s] != b' ' || ((((x & !HIGH) + ADD) | x) & HIGH) != 0 {
             return None;
         }
-        let day = day(b, 4)?;
-        let (minute, second) = min_sec(b, 10)?;
-        let f = Fields { month, day, hour: num(b, 7), minute, second, ..NO_FIELDS };
-        match get(b, 15) {
-            // No fraction; `(?: %ExY)?` tried first, else the space ends the date.
+        let month = month(h)?;
+        let d = x.to_le_bytes();
+        let f = Fields {
+            month,
+            day,
+            hour: d[0] * 10 + d[1],
+            minute: d[3] * 10 + d[4],
+            second: d[6] * 10 + d[7],
+            ..NO_FIELDS
+        };
+        let e = s + 9;
+        match h[e] {
             b' ' => {
-                let y =
-                    (16..20).all(|i| digit(get(b, i))).then(|| years.value(&b[16..20])).flatten();
+                let y = (e + 1..e + 5)
+                    .all(|i| digit(get(b, i)))
+                    .then(|| years.value(&b[e + 1..e + 5]))
+                    .flatten();
                 match y {
-                    Some(y) if !word(get(b, 20)) && get(b, 20).is_ascii() => {
-                        Some(Outcome::Match(Fields { year: Some(y as u16), ..f }.at(20)))
+                    Some(y) if !word(get(b, e + 5)) && get(b, e + 5).is_ascii() => {
+                        Some(Fields { year: Some(y as u16), ..f }.at(e + 5))
                     }
                     Some(_) => None,
-                    None => Some(Outcome::Match(f.at(15))),
+                    None => Some(f.at(e)),
                 }
             }
-            // End of line, or an ASCII non-word char other than `.`: the lookahead holds.
-            c if c != b'.' && c.is_ascii() && !word(c) => Some(Outcome::Match(f.at(15))),
+            c if c != b'.' && c.is_ascii() && !word(c) => Some(f.at(e)),
             _ => None,
         }
     }
@@ -600,10 +664,28 @@ mod layout {
 }
 
 impl Shape {
+    /// The syslog matcher's fixed layout alone, small enough to inline: `Some` only where
+    /// [`Shape::matches`] gives the same match (it tries that layout first).
+    #[inline]
+    pub(crate) fn quick(&self, line: &str) -> Option<Fields> {
+        match self {
+            Shape::Syslog(years) => layout::syslog_fields(line.as_bytes(), years),
+            Shape::Iso(_) => None,
+        }
+    }
+
     /// The matcher for a template regex, if it is one of the known ones for this `%ExY`.
+    /// Also the same templates anchored by a bare `^` (datepattern `^{DATE}`): `^X` and
+    /// `^(?:\W{0,2})?X` match the same on a line starting with a word character (`\W{0,2}`
+    /// takes nothing there, and `^` allows no other start), and the matchers leave every
+    /// other line to the regex ([`Outcome::Unsure`]; the fixed layouts decide only lines
+    /// starting with a letter or digit).
     pub(crate) fn recognize(regex: &str, ex_year: &str) -> Option<Shape> {
         let years = Years::parse(ex_year)?;
-        let is = |p: &str| pattern::template(p, ex_year).is_ok_and(|s| s.regex == regex);
+        let is = |p: &str| {
+            pattern::template(p, ex_year)
+                .is_ok_and(|s| s.regex == regex || s.regex.replacen(SKIP, "^", 1) == regex)
+        };
         if is(SYSLOG_PATTERN) {
             Some(Shape::Syslog(years))
         } else if is(ISO_PATTERN) {
@@ -616,6 +698,16 @@ impl Shape {
     /// Matches the template's regex against `line` from its start.
     pub(crate) fn matches(&self, line: &str) -> Outcome {
         let b = line.as_bytes();
+        // The fixed layouts first: they decide only on lines starting with an ASCII letter
+        // or digit (a month name, a year), which pass the test below, so trying them before
+        // it changes nothing (`tests` check that start).
+        let quick = match self {
+            Shape::Syslog(years) => layout::syslog(b, years),
+            Shape::Iso(years) => layout::iso(b, years),
+        };
+        if let Some(o) = quick {
+            return o;
+        }
         let window = &b[..b.len().min(ASCII_WINDOW)];
         let ascii = if window.is_ascii() {
             window.len()
@@ -626,13 +718,6 @@ impl Shape {
         // `^(?:\W{0,2})?` can only match empty before a word character.
         if !matches!(c.at(0), Ok(Some(x)) if x.is_ascii_alphanumeric() || x == b'_') {
             return Outcome::Unsure;
-        }
-        let quick = match self {
-            Shape::Syslog(years) => layout::syslog(b, years),
-            Shape::Iso(years) => layout::iso(b, years),
-        };
-        if let Some(o) = quick {
-            return o;
         }
         let found = match self {
             Shape::Syslog(years) => syslog(&c, years),
@@ -843,8 +928,16 @@ mod tests {
     /// parts (fixed layout, general walk) with each other.
     fn differential(pattern: &str, make: fn(&mut Rng) -> String) {
         let spec = pattern::template(pattern, Y).unwrap();
-        let shape = Shape::recognize(&spec.regex, Y).unwrap();
-        let re = Regex::new(&spec.regex, RegexOptions::default()).unwrap();
+        differential_regex(&spec.regex, make);
+        // The same template anchored by a bare `^`.
+        let bare = spec.regex.replacen(SKIP, "^", 1);
+        assert_ne!(bare, spec.regex);
+        differential_regex(&bare, make);
+    }
+
+    fn differential_regex(regex: &str, make: fn(&mut Rng) -> String) {
+        let shape = Shape::recognize(regex, Y).unwrap();
+        let re = Regex::new(regex, RegexOptions::default()).unwrap();
         let mut caps = re.captures();
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let (mut matched, mut missed, mut unsure, mut by_layout) = (0, 0, 0, 0);
@@ -899,7 +992,7 @@ mod tests {
             let shape = Shape::recognize(&spec.regex, Y).unwrap();
             let re = Regex::new(&spec.regex, RegexOptions::default()).unwrap();
             let mut caps = re.captures();
-            let mut decided = 0;
+            let (mut decided, mut unpadded) = (0, 0);
             for _ in 0..50_000 {
                 let r = &mut rng;
                 let (mo, d, h, mi, s) =
@@ -922,8 +1015,12 @@ mod tests {
                     format!("2026-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{zone}{tail}")
                 } else {
                     let m = ["Jan", "feb", "MAR", "Nov", "Dec", "Foo"][r.below(6)];
-                    let day =
-                        if d < 10 && r.chance(50) { format!(" {d}") } else { format!("{d:02}") };
+                    // Padded with a space or a zero, or not at all.
+                    let day = match r.below(3) {
+                        0 if d < 10 => format!(" {d}"),
+                        1 if d < 10 => format!("{d}"),
+                        _ => format!("{d:02}"),
+                    };
                     format!("{m} {day} {h:02}:{mi:02}:{s:02}{tail}")
                 };
                 let expected = by_regex(&re, &mut caps, &line).map(|(f, _)| Outcome::Match(f));
@@ -937,9 +1034,11 @@ mod tests {
                 if let Some(l) = layout {
                     assert_eq!(l, o, "{line:?}");
                     decided += 1;
+                    unpadded += usize::from(!iso && line.as_bytes()[5] == b' ');
                 }
             }
             assert!(decided > 15_000, "{pattern}: {decided}");
+            assert!(iso || unpadded > 1_000, "{unpadded}");
         }
     }
 

@@ -203,20 +203,32 @@ pub(crate) struct LocalTime {
 
 impl LocalTime {
     /// Exactly [`Mktime::convert`] (result and memory), plus what it did to the memory.
+    #[inline]
     pub(crate) fn convert(&mut self, tz: &TimeZone, naive: i64) -> (Option<i64>, LocalEffect) {
         #[cfg(test)]
         if self.plain {
             return (self.mktime.convert(tz, naive), LocalEffect::Ambiguous);
         }
+        match self.periods[self.last] {
+            Some(p) if (p.lo..=p.hi).contains(&(naive - p.offset)) => {
+                self.mktime.guess = -p.offset;
+                (Some(naive - p.offset), LocalEffect::Unique(-p.offset))
+            }
+            _ => self.convert_other(tz, naive),
+        }
+    }
+
+    /// [`LocalTime::convert`] when the last period does not hold the time.
+    #[inline(never)]
+    fn convert_other(&mut self, tz: &TimeZone, naive: i64) -> (Option<i64>, LocalEffect) {
         // At most one period can hold the solution (it is unique), so the order of the
         // search does not matter.
         let hit = |p: &Option<Period>| p.filter(|p| (p.lo..=p.hi).contains(&(naive - p.offset)));
-        let found = hit(&self.periods[self.last]).or_else(|| {
-            let i = self.periods.iter().position(|p| hit(p).is_some())?;
+        let found = self.periods.iter().position(|p| hit(p).is_some()).map(|i| {
             self.last = i;
             self.periods[i]
         });
-        if let Some(p) = found {
+        if let Some(Some(p)) = found {
             self.mktime.guess = -p.offset;
             return (Some(naive - p.offset), LocalEffect::Unique(-p.offset));
         }
