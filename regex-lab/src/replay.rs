@@ -234,11 +234,21 @@ fn prepare(
 ) -> Result<Prepared, Error> {
     let spec = FilterSpec::parse(text)?;
     let def = config::load_filter(source, &spec)?;
-    let filter = Filter::new(&def, &FilterOptions::default())?;
-    let group = match groups.iter().position(|g| g.serves(def.datepattern.as_deref())) {
-        Some(g) => g,
-        None => {
-            groups.push(DateGroup::new(def.datepattern.clone(), clock.clone())?);
+    // A new date group compiles its templates on a second thread while the filter compiles
+    // (both are on the path of the replay's start-up).
+    let existing = groups.iter().position(|g| g.serves(def.datepattern.as_deref()));
+    let (filter, group) = std::thread::scope(|scope| {
+        let group = existing
+            .ok_or_else(|| scope.spawn(|| DateGroup::new(def.datepattern.clone(), clock.clone())));
+        let filter = Filter::new(&def, &FilterOptions::default());
+        let group = group.map_err(|g| g.join().expect("compiling date templates panicked"));
+        (filter, group)
+    });
+    let filter = filter?;
+    let group = match group {
+        Ok(existing) => existing,
+        Err(new_group) => {
+            groups.push(new_group?);
             groups.len() - 1
         }
     };
