@@ -196,8 +196,18 @@ mod tests {
             "s",
             "d[12sshd[1 zz\n",
         ];
+        // Every literal at every place of a short text: at the start, in the middle and at the end.
+        let mut placed: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
+        for lit in needs.iter().flatten().take(12) {
+            let lit = String::from_utf8(lit.clone()).unwrap();
+            for len in [0, 1, 5, 12, 25] {
+                for at in 0..=len {
+                    placed.push(format!("{}{lit}{}", "-".repeat(at), "-".repeat(len - at)));
+                }
+            }
+        }
         let mut present = vec![0u64; s.words()];
-        for t in texts {
+        for t in &placed {
             s.scan(t.as_bytes(), &mut present);
             let got: Vec<bool> = (0..needs.len()).map(|i| has(&present, i as u32)).collect();
             assert_eq!(got, naive(&needs, t.as_bytes()), "{t:?}");
