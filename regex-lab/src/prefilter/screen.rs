@@ -196,7 +196,7 @@ mod tests {
             "s",
             "d[12sshd[1 zz\n",
         ];
-        // Every literal at every place of a short text: at the start, in the middle and at the end.
+        // Every literal at every place of a short text (start, middle, end).
         let mut placed: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
         for lit in needs.iter().flatten().take(12) {
             let lit = String::from_utf8(lit.clone()).unwrap();
