@@ -190,6 +190,10 @@ impl Regex {
 
     /// `re.search(pattern, haystack)`: the leftmost match anywhere. Fills `caps`.
     pub fn search(&self, haystack: &str, caps: &mut Captures) -> Result<bool, SearchError> {
+        // Only a line-tail twin needs to know where the line ends.
+        if self.line_tail().is_none() {
+            return caps.data.find(self.code_for(is_ascii(haystack.as_bytes())), haystack, 0);
+        }
         self.search_subject(&Subject::new(haystack), caps)
     }
 
