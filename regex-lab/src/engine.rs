@@ -280,12 +280,10 @@ pub struct Subject<'a> {
 impl<'a> Subject<'a> {
     pub fn new(text: &'a str) -> Subject<'a> {
         let b = text.as_bytes();
+        // The final `\n` is ASCII: the facts come from the line before it, in one pass.
         let end = b.len() - usize::from(b.last() == Some(&b'\n'));
-        Subject {
-            text,
-            ascii: is_ascii(b),
-            line_end: memchr::memchr(b'\n', &b[..end]).is_none().then_some(end),
-        }
+        let (ascii, newline) = ascii_and_newline(&b[..end]);
+        Subject { text, ascii, line_end: (!newline).then_some(end) }
     }
 
     /// The text from byte `from` on (a char boundary): a suffix of an ASCII text is ASCII
@@ -308,6 +306,15 @@ impl<'a> Subject<'a> {
 }
 
 impl Captures {
+    /// One buffer for regexes searched one after the other, each search filling the groups
+    /// of the regex searched (read them before the next search): sized for the one with the
+    /// most groups. A searcher going through a filter's failregexes keeps one buffer in the
+    /// cache instead of one per regex.
+    pub fn for_all<'r>(regexes: impl IntoIterator<Item = &'r Regex>) -> Captures {
+        let pairs = regexes.into_iter().map(|r| r.names.len()).max().unwrap_or(1);
+        Captures { data: MatchData::with_pairs(pairs) }
+    }
+
     /// Span of group `i` in the last successful search, if it participated.
     pub fn get(&self, i: usize) -> Option<(usize, usize)> {
         self.data.group(i)
@@ -466,9 +473,22 @@ impl Drop for MatchData {
 
 impl MatchData {
     fn new(code: &Code) -> MatchData {
+        // SAFETY: `code` is a live pattern.
+        MatchData::from_raw(unsafe {
+            pcre2_match_data_create_from_pattern_8(code.code, ptr::null_mut())
+        })
+    }
+
+    /// Room for `pairs` groups (group 0 included).
+    fn with_pairs(pairs: usize) -> MatchData {
+        let pairs = u32::try_from(pairs.max(1)).unwrap_or(u32::MAX);
+        // SAFETY: a plain allocation.
+        MatchData::from_raw(unsafe { pcre2_match_data_create_8(pairs, ptr::null_mut()) })
+    }
+
+    fn from_raw(data: *mut pcre2_match_data_8) -> MatchData {
         // SAFETY: plain allocations; results checked for null before use.
         unsafe {
-            let data = pcre2_match_data_create_from_pattern_8(code.code, ptr::null_mut());
             let context = pcre2_match_context_create_8(ptr::null_mut());
             assert!(!data.is_null() && !context.is_null(), "PCRE2 match data allocation failed");
             let ovector = pcre2_get_ovector_pointer_8(data);
@@ -553,6 +573,32 @@ impl MatchData {
         let (s, e) = unsafe { (*self.ovector.add(2 * i), *self.ovector.add(2 * i + 1)) };
         (s != PCRE2_UNSET && e != PCRE2_UNSET).then_some((s, e))
     }
+}
+
+/// Whether `b` is ASCII and whether it holds a `\n`, eight bytes at a time (the last word
+/// overlaps the one before): one pass for the two facts of a [`Subject`].
+#[inline]
+fn ascii_and_newline(b: &[u8]) -> (bool, bool) {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    if b.len() < 8 {
+        return (b.is_ascii(), b.contains(&b'\n'));
+    }
+    let word = |i: usize| u64::from_ne_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    // A byte of `w ^ NL` is zero where `w` has a `\n`; `(v - ONES) & !v & HIGH` is non-zero
+    // exactly when `v` has a zero byte.
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let last = word(b.len() - 8);
+    let (mut high, mut nl) = (last, zero_byte(last ^ NL));
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let w = word(i);
+        high |= w;
+        nl |= zero_byte(w ^ NL);
+        i += 8;
+    }
+    (high & HIGH == 0, nl != 0)
 }
 
 /// `str::is_ascii`, eight bytes at a time to the end (the last word overlaps the one
@@ -680,6 +726,37 @@ mod tests {
             .unwrap()
             .line_tail()
             .is_none());
+    }
+
+    #[test]
+    fn ascii_and_newline_in_one_pass() {
+        let texts = [
+            "",
+            "a",
+            "\n",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefg\n",
+            "\nbcdefghijklmnop",
+            "é",
+            "abcdefghé",
+            "abcdefghijklmno\n",
+        ];
+        for t in texts {
+            for cut in 0..=t.len() {
+                let b = &t.as_bytes()[cut..];
+                assert_eq!(
+                    ascii_and_newline(b),
+                    (b.is_ascii(), b.contains(&b'\n')),
+                    "{t:?} from {cut}"
+                );
+            }
+        }
+        // A byte next to `\n` in value (0x0b, 0x09) or with the high bit is no `\n`.
+        for v in [0x09u8, 0x0b, 0x8a, 0xff, 0x00] {
+            let b = [v; 17];
+            assert_eq!(ascii_and_newline(&b), (v < 0x80, false), "{v:#x}");
+        }
     }
 
     #[test]

@@ -127,8 +127,9 @@ impl LineMatches {
 pub struct Searcher {
     filter: Arc<Filter>,
     pref_caps: Option<Captures>,
-    fail_caps: Vec<Captures>,
-    ign_caps: Vec<Captures>,
+    /// One buffer for every failregex, one for every ignoreregex (see [`Captures::for_all`]).
+    fail_caps: Captures,
+    ign_caps: Captures,
     /// `pre + post + "\n"`: what the prefregex sees.
     text0: String,
     /// `content + "\n"` after the prefregex.
@@ -147,8 +148,8 @@ impl Searcher {
     pub fn new(filter: Arc<Filter>) -> Searcher {
         Searcher {
             pref_caps: filter.prefregex().map(FilterRegex::captures),
-            fail_caps: filter.failregex().iter().map(FilterRegex::captures).collect(),
-            ign_caps: filter.ignoreregex().iter().map(FilterRegex::captures).collect(),
+            fail_caps: Captures::for_all(filter.failregex().iter().map(FilterRegex::regex)),
+            ign_caps: Captures::for_all(filter.ignoreregex().iter().map(FilterRegex::regex)),
             text0: String::new(),
             text1: String::new(),
             candidates: Vec::new(),
@@ -285,7 +286,7 @@ impl Searcher {
             for &i in candidates.iter() {
                 let i = i as usize;
                 let fr = &f.failregex()[i];
-                let caps = &mut fail_caps[i];
+                let caps = &mut *fail_caps;
                 if !search(fr, &subject, caps, RegexKind::Failregex, i, &mut out.aborted) {
                     continue;
                 }
@@ -323,7 +324,7 @@ fn facts<'t>(found: &mut Option<Subject<'t>>, text: &'t str) -> Subject<'t> {
 /// fail2ban's `_ignoreLine` for one line: every ignoreregex the prefilter proposes.
 fn ignore(
     f: &Filter,
-    ign_caps: &mut [Captures],
+    ign_caps: &mut Captures,
     candidates: &mut Vec<u32>,
     text: &Subject<'_>,
     out: &mut LineMatches,
@@ -333,7 +334,7 @@ fn ignore(
     for &j in candidates.iter() {
         let j = j as usize;
         let ir = &f.ignoreregex()[j];
-        if search(ir, text, &mut ign_caps[j], RegexKind::Ignoreregex, j, &mut out.aborted) {
+        if search(ir, text, ign_caps, RegexKind::Ignoreregex, j, &mut out.aborted) {
             found = true;
             out.line_ignored = true;
             out.ignore_hits.push(j);
