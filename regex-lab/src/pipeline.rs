@@ -48,10 +48,12 @@ use crate::report::Counts;
 use screen::Screening;
 
 /// Lines per batch: large enough to make the hand-overs negligible, small enough that a
-/// batch and what the workers found in it (~100 KiB for one filter) are still in the cache
-/// when the sequencing reads them, often on the other core: 1024 lines cost 15% more CPU
-/// on the 1M-line sshd benchmark. Fewer with many filters (see [`batch_lines`]).
-const BATCH_LINES: usize = 128;
+/// batch and what the workers found in it (~400 KiB for one filter) mostly stay in the cache
+/// until sequenced. Measured on the 1M-line sshd benchmark, runs interleaved: 128 lines cost
+/// 5-8% more wall time than 512 when this VM's two CPUs run slow (and the same when they do
+/// not), 1024 no less than 512; 128 was best only while other jobs loaded both CPUs. Fewer
+/// with many filters (see [`batch_lines`]).
+const BATCH_LINES: usize = 512;
 /// What the batches in circulation may hold in all, whatever the number of filters.
 const POOL_BUDGET: usize = 8 << 20;
 /// Rough bytes a batch holds per line: per date group, and per single-line filter (spans,
