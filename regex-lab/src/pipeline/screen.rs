@@ -185,28 +185,32 @@ pub(super) fn run_line(
     match verdict {
         Verdict::Quiet => out.set_screened(f.prefregex().map(|_| false)),
         Verdict::Search => searcher.run_line(line_nl, start, end, out),
-        Verdict::PrefOnly => pref_only(f, searcher, pref_caps, line_nl, start, end, out),
+        Verdict::PrefOnly => {
+            // An aborted search is redone by the searcher, which records the abort.
+            if !pref_only(f, pref_caps, &line_nl[end..], out) {
+                searcher.run_line(line_nl, start, end, out);
+            }
+        }
     }
 }
 
-/// [`Verdict::PrefOnly`]: one PCRE2 search of the prefregex.
-#[allow(clippy::too_many_arguments)]
+/// [`Verdict::PrefOnly`]: one PCRE2 search of the prefregex on `text` (the line after its
+/// date); false if PCRE2 gave up on it (nothing recorded then).
 #[inline(never)]
 fn pref_only(
     f: &Filter,
-    searcher: &mut Searcher,
     pref_caps: &mut Option<Captures>,
-    line_nl: &str,
-    start: usize,
-    end: usize,
+    text: &str,
     out: &mut LineMatches,
-) {
+) -> bool {
     let pref = f.prefregex().expect("a prefregex-only plan has a prefregex");
     let caps = pref_caps.get_or_insert_with(|| pref.captures());
-    match pref.regex().search(&line_nl[end..], caps) {
-        Ok(m) => out.set_screened(Some(m)),
-        // The searcher records the abort.
-        Err(_) => searcher.run_line(line_nl, start, end, out),
+    match pref.regex().search(text, caps) {
+        Ok(m) => {
+            out.set_screened(Some(m));
+            true
+        }
+        Err(_) => false,
     }
 }
 
