@@ -86,10 +86,7 @@ impl Counts {
             && !self.keep.hits
         {
             self.prefregex += u64::from(r.prefregex_matched);
-            self.missed += 1;
-            if self.keep.all_missed || self.missed <= LIST_LIMIT as i64 + 1 {
-                self.missed_lines.push(line.to_string());
-            }
+            self.count_missed(line);
             self.lines += 1;
             return;
         }
@@ -160,14 +157,18 @@ impl Counts {
                     self.matched_lines.push(line.to_string());
                 }
             }
-            LineClass::Missed => {
-                self.missed += 1;
-                if self.keep.all_missed || self.missed <= LIST_LIMIT as i64 + 1 {
-                    self.missed_lines.push(line.to_string());
-                }
-            }
+            LineClass::Missed => self.count_missed(line),
         }
         self.lines += 1;
+    }
+
+    /// A missed line: counted, and kept for the report's list while it is short.
+    #[inline]
+    fn count_missed(&mut self, line: &str) {
+        self.missed += 1;
+        if self.keep.all_missed || self.missed <= LIST_LIMIT as i64 + 1 {
+            self.missed_lines.push(line.to_string());
+        }
     }
 
     /// Sum of all failregex hits ("Failregex: N total").
