@@ -425,6 +425,12 @@ impl Filter {
         &self.ignoreregex
     }
 
+    /// fail2ban's `findFailure` rule: with many more failregexes than ignoreregexes, the
+    /// ignoreregexes are searched first, on every line (a hit ends the line's searches).
+    pub fn ignores_first(&self) -> bool {
+        !self.ignoreregex.is_empty() && self.ignoreregex.len() + 2 < self.failregex.len()
+    }
+
     /// Which failregexes may match a text (index = failregex index).
     pub fn fail_prefilter(&self) -> &Prefilter {
         &self.fail_prefilter

@@ -1065,7 +1065,7 @@ impl Core {
     ) {
         let multi = f.maxlines() > 1;
         // 2. With many more failregexes than ignoreregexes, ignoreregexes run first.
-        if !f.ignoreregex().is_empty() && f.ignoreregex().len() + 2 < f.failregex().len() {
+        if f.ignores_first() {
             let text = std::mem::take(&mut self.text0);
             let hit = self.ignore_line(f, &text, None, line_ignored);
             self.text0 = text;

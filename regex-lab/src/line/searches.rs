@@ -222,9 +222,7 @@ impl Searcher {
         // What PCRE2 needs to know about `text0`, found once, and only if a search is made
         // (with many filters, most lines are searched by few of them).
         let mut subject0: Option<Subject<'_>> = None;
-        // With many more failregexes than ignoreregexes, ignoreregexes run first.
-        if !f.ignoreregex().is_empty()
-            && f.ignoreregex().len() + 2 < f.failregex().len()
+        if f.ignores_first()
             && ignore(f, ign_caps, ign_candidates, &facts(&mut subject0, text0), out)
         {
             return;

@@ -62,11 +62,8 @@ fn needs_of(f: &Filter, s: &Searcher) -> (Option<LitSet>, Option<LitSet>) {
     if f.maxlines() > 1 {
         return (None, None);
     }
-    // As `Searcher::search` decides: with many more failregexes than ignoreregexes, the
-    // ignoreregexes are searched first, on every line.
-    let ignore_first =
-        !f.ignoreregex().is_empty() && f.ignoreregex().len() + 2 < f.failregex().len();
-    let ignore = if ignore_first {
+    // Ignoreregexes searched first are searched on every line.
+    let ignore = if f.ignores_first() {
         match union(f.ignore_prefilter(), f.ignoreregex().len()) {
             Some(s) => s,
             None => return (None, None),
