@@ -920,28 +920,20 @@ impl Core {
     }
 
     /// The count-only [`Core::apply`] of searches that found nothing (see
-    /// [`LineMatches::found_nothing`]): the same state and result, without the calls and
-    /// loops that have nothing to do.
+    /// [`LineMatches::found_nothing`]): the same state and result, without looking at hits,
+    /// ignore hits or aborted searches there are none of.
     fn apply_nothing(&mut self, f: &Filter, m: &LineMatches, date: Option<f64>) {
         debug_assert!(self.counting.is_some() && m.found_nothing());
-        self.serial += 1;
-        self.result.reset_counted(self.serial, self.keep_pref_groups);
-        self.result.time = date;
+        self.begin(date);
         if m.pref_searched {
             self.pref_matched = m.pref_matched;
         }
-        // `verdict` without hits and not ignored.
-        let r = &mut self.result;
-        r.prefregex_matched = f.prefregex().is_some() && self.pref_matched;
-        if r.prefregex_matched && self.keep_pref_groups {
-            r.prefregex_groups = self.last_pref_groups.clone();
-        }
-        r.class = LineClass::Missed;
+        self.verdict(f, false);
     }
 
-    /// A single line (`maxlines = 1`): what its searches found (`m`) applied to
-    /// the run's state: MLFID merges, failure ids, the verdict.
-    fn apply(&mut self, f: &Filter, cur: Cur<'_>, date: Option<f64>, m: &mut LineMatches) {
+    /// A line's result started: its serial, nothing found yet, its time.
+    #[inline]
+    fn begin(&mut self, date: Option<f64>) {
         self.serial += 1;
         if self.counting.is_some() {
             self.result.reset_counted(self.serial, self.keep_pref_groups);
@@ -949,6 +941,12 @@ impl Core {
             self.result.reset(self.serial);
         }
         self.result.time = date;
+    }
+
+    /// A single line (`maxlines = 1`): what its searches found (`m`) applied to
+    /// the run's state: MLFID merges, failure ids, the verdict.
+    fn apply(&mut self, f: &Filter, cur: Cur<'_>, date: Option<f64>, m: &mut LineMatches) {
+        self.begin(date);
         let pref = f.prefregex();
         let pref_groups = |m: &LineMatches| match pref {
             Some(p) => groups_from(p, |g| m.pref_span(g), m.pref_text()),
