@@ -271,6 +271,35 @@ pub struct Filter {
 }
 
 /// The prefilter over `regexes`, compiled as they are (MULTILINE or not, case-sensitive).
+/// Compiles one list of a filter's regexes (`texts` as written, `expanded` their tags
+/// expanded); an error names the filter, the regex and how far it compiled.
+fn compile_all(
+    def: &FilterDef,
+    kind: RegexKind,
+    texts: &[String],
+    expanded: &[String],
+    multiline: bool,
+    names: &mut Names,
+) -> Result<Vec<FilterRegex>, Error> {
+    texts
+        .iter()
+        .zip(expanded)
+        .map(|(text, expanded)| {
+            FilterRegex::compile(text, expanded.clone(), multiline, names).map_err(|e| {
+                Error::Other(format!(
+                    "filter {}: {} {:?} does not compile: {} (expanded regex up to there: \
+                     {:?}); fix the regex in the filter",
+                    def.name,
+                    kind.as_str(),
+                    text,
+                    e.message,
+                    tail_before(&e.pattern, e.offset, 40),
+                ))
+            })
+        })
+        .collect()
+}
+
 fn prefilter(expanded: &[String], multiline: bool) -> Prefilter {
     let patterns: Vec<Pattern> =
         expanded.iter().map(|text| Pattern { text, multiline, caseless: false }).collect();
@@ -331,6 +360,7 @@ impl Filter {
         let fail_expanded = expand_all(RegexKind::Failregex, &def.failregex)?;
         let ignore_expanded = expand_all(RegexKind::Ignoreregex, &def.ignoreregex)?;
 
+        let mut names = Names::default();
         let (prefilters, compiled) = std::thread::scope(|scope| {
             let prefilters = scope.spawn(|| {
                 [
@@ -339,40 +369,24 @@ impl Filter {
                     prefilter(&ignore_expanded, false),
                 ]
             });
-            let mut names = Names::default();
-            let mut compile =
-                |kind: RegexKind, texts: &[String], expanded: &[String], multiline| {
-                    texts
-                        .iter()
-                        .zip(expanded)
-                        .map(|(text, expanded)| {
-                            FilterRegex::compile(text, expanded.clone(), multiline, &mut names)
-                                .map_err(|e| {
-                                    Error::Other(format!(
-                                    "filter {}: {} {:?} does not compile: {} (expanded regex up \
-                                     to there: {:?}); fix the regex in the filter",
-                                    def.name,
-                                    kind.as_str(),
-                                    text,
-                                    e.message,
-                                    tail_before(&e.pattern, e.offset, 40),
-                                ))
-                                })
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                };
-            let compiled = (|| {
-                let prefregex = compile(RegexKind::Prefregex, &pref_text, &pref_expanded, false)?;
-                let failregex =
-                    compile(RegexKind::Failregex, &def.failregex, &fail_expanded, maxlines > 1)?;
-                let ignoreregex =
-                    compile(RegexKind::Ignoreregex, &def.ignoreregex, &ignore_expanded, false)?;
-                Ok::<_, Error>((prefregex, failregex, ignoreregex))
-            })();
-            let prefilters = prefilters.join().expect("building a prefilter panicked");
-            (prefilters, compiled.map(|c| (c, names)))
+            let mut compile = |kind, texts: &[String], expanded: &[String], multiline| {
+                compile_all(def, kind, texts, expanded, multiline, &mut names)
+            };
+            let compiled = compile(RegexKind::Prefregex, &pref_text, &pref_expanded, false)
+                .and_then(|pref| {
+                    let fail = compile(
+                        RegexKind::Failregex,
+                        &def.failregex,
+                        &fail_expanded,
+                        maxlines > 1,
+                    )?;
+                    let ignore =
+                        compile(RegexKind::Ignoreregex, &def.ignoreregex, &ignore_expanded, false)?;
+                    Ok((pref, fail, ignore))
+                });
+            (prefilters.join().expect("building a prefilter panicked"), compiled)
         });
-        let ((prefregex, failregex, ignoreregex), names) = compiled?;
+        let (prefregex, failregex, ignoreregex) = compiled?;
         let prefregex = prefregex.into_iter().next();
         let [pref_prefilter, fail_prefilter, ignore_prefilter] = prefilters;
         let pref_has_id = prefregex.as_ref().is_some_and(|p| p.has_id_group);
