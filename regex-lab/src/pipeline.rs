@@ -157,14 +157,9 @@ fn run_inline(
                 let hit = hits[job.group].clone();
                 let searched = s.as_mut().map(|(searcher, m)| {
                     let (s, e) = hit.as_ref().map_or((0, 0), |h| (h.start, h.end));
-                    match &screening {
-                        Some(sc) => {
-                            let v = sc.verdict(j, &present, s);
-                            let f = job.proc.filter();
-                            screen::run_line(v, f, searcher, &mut pref_caps[j], line_nl, s, e, m);
-                        }
-                        None => searcher.run_line(line_nl, s, e, m),
-                    }
+                    let v = screening.as_ref().map(|sc| sc.verdict(j, &present, s));
+                    let f = job.proc.filter();
+                    screen::run_line(v, f, searcher, &mut pref_caps[j], line_nl, s, e, m);
                     m
                 });
                 let r = job.proc.process_found(line, hit, searched);
@@ -257,15 +252,10 @@ impl Worker<'_> {
             for (k, &end) in b.ends.iter().enumerate() {
                 let line_nl = &b.text[start..=end];
                 let (s, e) = b.dates[*g][k].hit.as_ref().map_or((0, 0), |h| (h.start, h.end));
-                match self.screening {
-                    Some(sc) => {
-                        let v = sc.verdict(j, &self.present[k * words..(k + 1) * words], s);
-                        let f = &self.filters[j];
-                        let caps = &mut self.pref_caps[j];
-                        screen::run_line(v, f, searcher, caps, line_nl, s, e, &mut out[k]);
-                    }
-                    None => searcher.run_line(line_nl, s, e, &mut out[k]),
-                }
+                let present = &self.present[k * words..(k + 1) * words];
+                let v = self.screening.map(|sc| sc.verdict(j, present, s));
+                let (f, caps) = (&self.filters[j], &mut self.pref_caps[j]);
+                screen::run_line(v, f, searcher, caps, line_nl, s, e, &mut out[k]);
                 start = end + 1;
             }
         }

@@ -165,12 +165,13 @@ impl Screening {
     }
 }
 
-/// Runs job `f`'s searches on `line_nl` (date `line_nl[start..end]`) as the verdict says:
-/// the same [`LineMatches`] as `searcher.run_line` (see the module docs).
+/// Runs job `f`'s searches on `line_nl` (date `line_nl[start..end]`) as the verdict says
+/// (`None`: no screening, a plain search): the same [`LineMatches`] as `searcher.run_line`
+/// (see the module docs).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub(super) fn run_line(
-    verdict: Verdict,
+    verdict: Option<Verdict>,
     f: &Filter,
     searcher: &mut Searcher,
     pref_caps: &mut Option<Captures>,
@@ -180,9 +181,9 @@ pub(super) fn run_line(
     out: &mut LineMatches,
 ) {
     match verdict {
-        Verdict::Quiet => out.set_screened(f.prefregex().map(|_| false)),
-        Verdict::Search => searcher.run_line(line_nl, start, end, out),
-        Verdict::PrefOnly => {
+        Some(Verdict::Quiet) => out.set_screened(f.prefregex().map(|_| false)),
+        None | Some(Verdict::Search) => searcher.run_line(line_nl, start, end, out),
+        Some(Verdict::PrefOnly) => {
             // An aborted search is redone by the searcher, which records the abort.
             if !pref_only(f, pref_caps, &line_nl[end..], out) {
                 searcher.run_line(line_nl, start, end, out);
@@ -295,7 +296,7 @@ mod tests {
                         seen[v as usize] += 1;
                         let (mut want, mut got) = (LineMatches::default(), LineMatches::default());
                         searcher.run_line(&line_nl, s, e, &mut want);
-                        run_line(v, f, searcher, &mut caps[j], &line_nl, s, e, &mut got);
+                        run_line(Some(v), f, searcher, &mut caps[j], &line_nl, s, e, &mut got);
                         assert_eq!(
                             format!("{got:?}"),
                             format!("{want:?}"),
