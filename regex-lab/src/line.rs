@@ -23,6 +23,7 @@ use crate::date::{DateDetector, DateHit};
 use crate::engine::{Captures, Subject};
 use crate::filter::{key, Filter, FilterRegex, NameId, Names, RegexKind};
 use crate::multiline::{self, Cached, CoarseTime, Conn, LineSplit, MatchFacts, MlfidCache};
+use crate::prefilter::Scratch;
 
 mod searches;
 use searches::Span;
@@ -418,6 +419,9 @@ struct Core {
     pref_caps: Option<Captures>,
     fail_caps: Vec<Captures>,
     ign_caps: Vec<Captures>,
+    /// For the prefregex's and the failregexes' prefilters.
+    pref_scratch: Scratch,
+    fail_scratch: Scratch,
     /// The buffer text `findFailure` starts with (what the prefregex sees).
     text0: String,
     /// The buffer text after a content substitution or a consumed match.
@@ -654,6 +658,8 @@ impl LineProcessor {
                 pref_caps,
                 fail_caps,
                 ign_caps,
+                pref_scratch: filter.pref_prefilter().scratch(),
+                fail_scratch: filter.fail_prefilter().scratch(),
                 text0: String::new(),
                 text1: String::new(),
                 text2: String::new(),
@@ -1078,15 +1084,16 @@ impl Core {
         // Built on the first failregex match only: most lines match no failregex.
         let mut pre_groups: Option<FailData> = None;
         if let (Some(pref), Some(caps)) = (f.prefregex(), self.pref_caps.as_mut()) {
-            self.pref_matched = f.pref_prefilter().may_match(0, &self.text0)
-                && search(
-                    pref,
-                    &Subject::new(&self.text0),
-                    caps,
-                    RegexKind::Prefregex,
-                    0,
-                    &mut self.result.aborted,
-                );
+            self.pref_matched =
+                f.pref_prefilter().may_match(0, &self.text0, &mut self.pref_scratch)
+                    && search(
+                        pref,
+                        &Subject::new(&self.text0),
+                        caps,
+                        RegexKind::Prefregex,
+                        0,
+                        &mut self.result.aborted,
+                    );
             if !self.pref_matched {
                 return;
             }
@@ -1123,7 +1130,7 @@ impl Core {
                 dirty = false;
             }
             let text = if use_text1 { &self.text1 } else { &self.text0 };
-            if !f.fail_prefilter().may_match(i, text) {
+            if !f.fail_prefilter().may_match(i, text, &mut self.fail_scratch) {
                 continue;
             }
             let caps = &mut self.fail_caps[i];

@@ -19,6 +19,9 @@
 //!    "contains one of" checks (memchr's `memmem` for one literal, a Teddy SIMD searcher for
 //!    several). This separates the seven sshd `^User ... from <HOST> not allowed because ...`
 //!    regexes without running PCRE2.
+//! 4. A *tail check* ([`tail`]) for a regex whose every match ends at the text end (`...$`,
+//!    nearly every sshd failregex): a lazy DFA of the relaxed pattern, reversed, reads the
+//!    text's last bytes and rejects the text if no match can end there.
 //!
 //! # How a text is tested
 //!
@@ -28,7 +31,9 @@
 //! "contains" checks, a *gate* (one Teddy search for the literals of every rule's first
 //! set) first rejects them all at once if none of those literals occurs: the common case
 //! for a filter that does not fit the log at all (exim's rules all start with `" "`, so
-//! every rule is marked on every syslog line). Then each marked rule runs its checks.
+//! every rule is marked on every syslog line). Then each marked rule runs its checks, the
+//! tail check last. The tail checks keep per-thread state (their DFA caches), which is why
+//! a thread asks through its own [`Scratch`].
 //! There is no pass of an overlapping Aho-Corasick automaton: it cost ~150 ns per line.
 //!
 //! The superset property is tested on every stock filter against every fail2ban sample
@@ -36,6 +41,7 @@
 
 mod relax;
 mod screen;
+mod tail;
 
 use aho_corasick::{packed, AhoCorasick, MatchKind};
 use memchr::memmem;
@@ -44,6 +50,7 @@ use regex_syntax::hir::{Hir, HirKind};
 
 pub use relax::{relax, Relaxed, Unsupported};
 pub use screen::{has as screen_has, Screen};
+use tail::{Tail, TailState};
 
 /// One regex to build a rule for, as the engine compiles it.
 #[derive(Clone, Copy, Debug)]
@@ -156,6 +163,8 @@ struct Rule {
     prefixes: Option<Vec<Prefix>>,
     /// The text must contain one literal of each.
     required: Vec<Required>,
+    /// For an end-anchored regex, a match must be able to end where the text does.
+    tail: Option<Tail>,
     /// Why the regex is always a candidate, if it is.
     unfiltered: Option<String>,
 }
@@ -275,7 +284,7 @@ fn implies(a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
 
 impl Rule {
     fn always(why: String) -> Rule {
-        Rule { prefixes: None, required: Vec::new(), unfiltered: Some(why) }
+        Rule { prefixes: None, required: Vec::new(), tail: None, unfiltered: Some(why) }
     }
 
     fn build(p: &Pattern) -> Rule {
@@ -322,17 +331,30 @@ impl Rule {
         let required: Vec<Required> = sets.into_iter().filter_map(Required::new).collect();
         let unfiltered = (prefixes.is_none() && required.is_empty())
             .then(|| "no literal every match must contain".to_string());
-        Rule { prefixes, required, unfiltered }
+        // Only for a rule that is filtered already: `always` rules are never asked.
+        let tail = (relaxed.end_anchored && unfiltered.is_none()).then(|| Tail::new(hir));
+        Rule { prefixes, required, tail, unfiltered }
     }
 
-    fn accepts(&self, text: &[u8]) -> bool {
+    fn accepts(&self, text: &[u8], tail: Option<&mut TailState>) -> bool {
         if let Some(ps) = &self.prefixes {
             let head = Head::of(text);
             if !ps.iter().any(|p| p.matches(&head, text.len())) {
                 return false;
             }
         }
+        self.passes_checks(text, tail)
+    }
+
+    /// The "contains" checks, then the tail check (the prefix test is done); `tail` is this
+    /// rule's cache in a [`Scratch`].
+    #[inline]
+    fn passes_checks(&self, text: &[u8], tail: Option<&mut TailState>) -> bool {
         self.required.iter().all(|r| r.is_match(text))
+            && match (&self.tail, tail) {
+                (Some(t), Some(st)) => t.may_match(st, text),
+                _ => true,
+            }
     }
 }
 
@@ -401,6 +423,21 @@ fn required_sets(hir: &Hir, out: &mut Vec<LitSet>) {
             out.push(without_containing(union));
         }
         _ => out.extend(prefix_literals(hir).and_then(|s| lit_set(&s))),
+    }
+}
+
+/// One thread's means to ask a [`Prefilter`] ([`Prefilter::scratch`]): the candidates of
+/// the last text, and its side of the rules' tail checks.
+#[derive(Debug)]
+pub struct Scratch {
+    found: Vec<u32>,
+    tails: Vec<Option<TailState>>,
+}
+
+impl Scratch {
+    /// The candidates [`Prefilter::candidates`] found last.
+    pub fn found(&self) -> &[u32] {
+        &self.found
     }
 }
 
@@ -476,9 +513,19 @@ impl Prefilter {
         self.rules.is_empty()
     }
 
-    /// Indices of the patterns that may match `text`, ascending, into `out` (cleared first).
-    /// Every pattern that matches is among them.
-    pub fn candidates(&self, text: &str, out: &mut Vec<u32>) {
+    /// What a thread needs to ask this prefilter (and no other).
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            found: Vec::new(),
+            tails: self.rules.iter().map(|r| r.tail.as_ref().map(Tail::state)).collect(),
+        }
+    }
+
+    /// Indices of the patterns that may match `text`, ascending (also kept in `scratch`,
+    /// see [`Scratch::found`]). Every pattern that matches is among them.
+    pub fn candidates<'s>(&self, text: &str, scratch: &'s mut Scratch) -> &'s [u32] {
+        debug_assert_eq!(scratch.tails.len(), self.rules.len(), "a scratch of another prefilter");
+        let out = &mut scratch.found;
         out.clear();
         let text = text.as_bytes();
         // Rules past the prefix test, as a bitset (on the stack for up to 64 rules).
@@ -518,16 +565,17 @@ impl Prefilter {
             while bits != 0 {
                 let i = w * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                if self.rules[i].required.iter().all(|r| r.is_match(text)) {
+                if self.rules[i].passes_checks(text, scratch.tails[i].as_mut()) {
                     out.push(i as u32);
                 }
             }
         }
+        out
     }
 
     /// Whether pattern `i` may match `text`.
-    pub fn may_match(&self, i: usize, text: &str) -> bool {
-        self.rules[i].accepts(text.as_bytes())
+    pub fn may_match(&self, i: usize, text: &str, scratch: &mut Scratch) -> bool {
+        self.rules[i].accepts(text.as_bytes(), scratch.tails[i].as_mut())
     }
 
     /// A literal set one of which every text pattern `i` matches contains (`None` when
@@ -568,6 +616,9 @@ impl Prefilter {
         for req in &r.required {
             parts.push(format!("contains {}", req.describe()));
         }
+        if r.tail.is_some() {
+            parts.push(format!("a match can end in its last {} bytes", tail::TAIL_BYTES));
+        }
         parts.join(", ")
     }
 
@@ -590,9 +641,7 @@ mod tests {
     }
 
     fn cands(p: &Prefilter, text: &str) -> Vec<u32> {
-        let mut out = Vec::new();
-        p.candidates(text, &mut out);
-        out
+        p.candidates(text, &mut p.scratch()).to_vec()
     }
 
     #[test]
@@ -662,8 +711,11 @@ mod tests {
         assert!(p.gate.is_some());
         for text in ["nothing to see\n", "1.2.3.4 word07 here\n", "x word69 here word00 here\n"] {
             let got = cands(&p, text);
-            let want: Vec<u32> =
-                (0..refs.len()).filter(|&i| p.may_match(i, text)).map(|i| i as u32).collect();
+            let mut scratch = p.scratch();
+            let want: Vec<u32> = (0..refs.len())
+                .filter(|&i| p.may_match(i, text, &mut scratch))
+                .map(|i| i as u32)
+                .collect();
             assert_eq!(got, want, "{text}");
         }
         assert_eq!(cands(&p, "nothing to see\n"), Vec::<u32>::new());

@@ -91,7 +91,6 @@ fn prefilter_proposes_every_match_of_every_stock_filter() {
     let source = ConfigSource::Dir(CONFIG.into());
     let (mut filters, mut positives, mut pruned, mut searched) = (0, 0u64, 0u64, 0u64);
     let mut unfiltered = Vec::new();
-    let mut cands = Vec::new();
     for spec in specs() {
         let Ok(parsed) = FilterSpec::parse(&spec) else { continue };
         let Ok(def) = config::load_filter(&source, &parsed) else { continue };
@@ -129,11 +128,13 @@ fn prefilter_proposes_every_match_of_every_stock_filter() {
                     (&ign_pf, filter.ignoreregex()),
                     (filter.pref_prefilter(), pref),
                 ] {
-                    pf.candidates(t, &mut cands);
+                    // Fresh scratches: no tail check has been rested yet.
+                    let cands = pf.candidates(t, &mut pf.scratch()).to_vec();
+                    let mut scratch = pf.scratch();
                     for (i, r) in regexes.iter().enumerate() {
                         searched += 1;
                         let proposed = cands.contains(&(i as u32));
-                        assert_eq!(proposed, pf.may_match(i, t));
+                        assert_eq!(proposed, pf.may_match(i, t, &mut scratch));
                         if r.regex().is_match(t).unwrap_or(true) {
                             positives += 1;
                             assert!(
@@ -198,17 +199,19 @@ fn one_prefilter_over_all_stock_failregexes_proposes_every_match() {
     let pf = Prefilter::new(&ps);
     assert!(pf.len() > 200, "only {} distinct failregexes", pf.len());
     let mut dates = DateDetector::new(None, Clock::fail2ban_tests()).unwrap();
-    let (mut positives, mut cands) = (0u64, Vec::new());
+    let mut positives = 0u64;
     for line in &lines {
         let mut texts = vec![format!("{line}\n")];
         if let Some(hit) = dates.detect(line) {
             texts.push(format!("{}{}\n", &line[..hit.start], &line[hit.end..]));
         }
         for t in &texts {
-            pf.candidates(t, &mut cands);
+            // Fresh scratches: no tail check has been rested yet.
+            let cands = pf.candidates(t, &mut pf.scratch()).to_vec();
+            let mut scratch = pf.scratch();
             for (i, r) in regexes.iter().enumerate() {
                 let proposed = cands.binary_search(&(i as u32)).is_ok();
-                assert_eq!(proposed, pf.may_match(i, t), "regex #{i} on {t:?}");
+                assert_eq!(proposed, pf.may_match(i, t, &mut scratch), "regex #{i} on {t:?}");
                 if !proposed && r.regex().is_match(t).unwrap_or(true) {
                     panic!(
                         "{} matches {t:?} but was not proposed ({})",

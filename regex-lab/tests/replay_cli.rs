@@ -213,8 +213,10 @@ fn tag_loop_is_an_error() {
 #[test]
 fn catastrophic_regex_is_reported_not_a_hang() {
     let t = TestDir::new();
-    t.write("slow.conf", "[Definition]\nfailregex = ^(?P<fid>(a+)+)$\n");
-    t.write("slow.log", &format!("{}b\nshort\n", "a".repeat(5000)));
+    // Not end-anchored, and with the `b` PCRE2 looks for first: the prefilter and PCRE2's
+    // own quick checks let the line through, and the backtracking explodes.
+    t.write("slow.conf", "[Definition]\nfailregex = ^(?P<fid>(a+)+)b\n");
+    t.write("slow.log", &format!("{}cb\nshort\n", "a".repeat(5000)));
     let started = std::time::Instant::now();
     let o = t.replay(&["slow.log", "-f", "./slow.conf"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use super::{groups_of, search, Aborted};
 use crate::engine::{Captures, Subject};
 use crate::filter::{key, Filter, FilterRegex, RegexKind};
+use crate::prefilter::Scratch;
 
 /// What a line's searches found (see the module docs). Reuse one across lines: it only
 /// holds spans and copies of the searched text, so after a few lines it allocates nothing,
@@ -134,8 +135,10 @@ pub struct Searcher {
     text0: String,
     /// `content + "\n"` after the prefregex.
     text1: String,
-    candidates: Vec<u32>,
-    ign_candidates: Vec<u32>,
+    /// For the filter's three prefilters.
+    pref_scratch: Scratch,
+    fail_scratch: Scratch,
+    ign_scratch: Scratch,
     keep_pref_groups: bool,
     /// The prefregex's prefilter, unless it accepts every text.
     pref_filtered: bool,
@@ -152,8 +155,9 @@ impl Searcher {
             ign_caps: Captures::for_all(filter.ignoreregex().iter().map(FilterRegex::regex)),
             text0: String::new(),
             text1: String::new(),
-            candidates: Vec::new(),
-            ign_candidates: Vec::new(),
+            pref_scratch: filter.pref_prefilter().scratch(),
+            fail_scratch: filter.fail_prefilter().scratch(),
+            ign_scratch: filter.ignore_prefilter().scratch(),
             keep_pref_groups: false,
             pref_filtered: filter.prefregex().is_some() && !filter.pref_prefilter().always(0),
             content_group: filter
@@ -211,8 +215,9 @@ impl Searcher {
             ign_caps,
             text0: _,
             text1,
-            candidates,
-            ign_candidates,
+            pref_scratch,
+            fail_scratch,
+            ign_scratch,
             keep_pref_groups,
             pref_filtered,
             content_group,
@@ -222,8 +227,7 @@ impl Searcher {
         // What PCRE2 needs to know about `text0`, found once, and only if a search is made
         // (with many filters, most lines are searched by few of them).
         let mut subject0: Option<Subject<'_>> = None;
-        if f.ignores_first()
-            && ignore(f, ign_caps, ign_candidates, &facts(&mut subject0, text0), out)
+        if f.ignores_first() && ignore(f, ign_caps, ign_scratch, &facts(&mut subject0, text0), out)
         {
             return;
         }
@@ -236,7 +240,8 @@ impl Searcher {
             out.pref_searched = true;
             // A prefregex that cannot match this text (a literal it needs is missing) is not
             // searched: the answer is the same.
-            out.pref_matched = (!*pref_filtered || f.pref_prefilter().may_match(0, text0))
+            out.pref_matched = (!*pref_filtered
+                || f.pref_prefilter().may_match(0, text0, pref_scratch))
                 && search(
                     pref,
                     &facts(&mut subject0, text0),
@@ -278,10 +283,10 @@ impl Searcher {
 
         // The failregexes the prefilter proposes, in order (the others cannot match).
         let text = content.map_or(text0, |c| c.text());
-        f.fail_prefilter().candidates(text, candidates);
+        let candidates = f.fail_prefilter().candidates(text, fail_scratch);
         if !candidates.is_empty() {
             let subject = content.unwrap_or_else(|| facts(&mut subject0, text0));
-            for &i in candidates.iter() {
+            for &i in candidates {
                 let i = i as usize;
                 let fr = &f.failregex()[i];
                 let caps = &mut *fail_caps;
@@ -290,8 +295,7 @@ impl Searcher {
                 }
                 let from = out.spans.len();
                 out.spans.extend(fr.groups().iter().map(|&(g, _)| span32(caps.get(g))));
-                if !f.ignoreregex().is_empty() && ignore(f, ign_caps, ign_candidates, &subject, out)
-                {
+                if !f.ignoreregex().is_empty() && ignore(f, ign_caps, ign_scratch, &subject, out) {
                     out.spans.truncate(from);
                     continue;
                 }
@@ -323,13 +327,12 @@ fn facts<'t>(found: &mut Option<Subject<'t>>, text: &'t str) -> Subject<'t> {
 fn ignore(
     f: &Filter,
     ign_caps: &mut Captures,
-    candidates: &mut Vec<u32>,
+    scratch: &mut Scratch,
     text: &Subject<'_>,
     out: &mut LineMatches,
 ) -> bool {
     let mut found = false;
-    f.ignore_prefilter().candidates(text.text(), candidates);
-    for &j in candidates.iter() {
+    for &j in f.ignore_prefilter().candidates(text.text(), scratch) {
         let j = j as usize;
         let ir = &f.ignoreregex()[j];
         if search(ir, text, ign_caps, RegexKind::Ignoreregex, j, &mut out.aborted) {

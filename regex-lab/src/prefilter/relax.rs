@@ -4,7 +4,8 @@
 //! The relaxed pattern is only mined for literals; it never decides a match. Each rewrite
 //! below can only widen the language:
 //! - look-arounds, `\b`, `\B`, `\G`, `\K` and the anchors `^ $ \A \z \Z` become empty
-//!   (whether the pattern is anchored at the text start is reported separately);
+//!   (whether the pattern is anchored at the text start, or at its end, is reported
+//!   separately);
 //! - `(?(c)yes|no)` becomes `(?:yes|no)`, and `(?(c)yes)` becomes `(?:yes|)`;
 //! - back-references become `(?s:.*)`; atomic groups and possessive quantifiers lose their
 //!   atomicity;
@@ -26,6 +27,9 @@ pub struct Relaxed {
     /// Every match starts at the text start (`^` without MULTILINE, or `\A`, in front of
     /// every top-level branch).
     pub anchored: bool,
+    /// Every match ends at the text end or just before a final `\n` (every top-level branch
+    /// ends with `$` without MULTILINE, `\Z` or `\z`).
+    pub end_anchored: bool,
 }
 
 /// A construct the relaxer does not handle (the regex is then never filtered).
@@ -57,6 +61,10 @@ struct Relaxer<'a> {
     branch_start: bool,
     /// The last item was the anchor that anchored the current top-level branch.
     after_start_anchor: bool,
+    /// Every top-level branch so far ended with an end anchor.
+    end_anchored: bool,
+    /// The last top-level item is an end anchor (`$` without MULTILINE, `\Z`, `\z`).
+    at_end_anchor: bool,
 }
 
 /// Relaxes `pattern`; `multiline` is the MULTILINE option it is compiled with.
@@ -71,9 +79,11 @@ pub fn relax(pattern: &str, multiline: bool) -> Result<Relaxed, Unsupported> {
         anchored: true,
         branch_start: true,
         after_start_anchor: false,
+        end_anchored: true,
+        at_end_anchor: false,
     };
     r.run()?;
-    Ok(Relaxed { pattern: r.out, anchored: r.anchored })
+    Ok(Relaxed { pattern: r.out, anchored: r.anchored, end_anchored: r.end_anchored })
 }
 
 impl<'a> Relaxer<'a> {
@@ -96,6 +106,7 @@ impl<'a> Relaxer<'a> {
     /// An atom that is not an anchor: the current top-level branch is no longer at its start.
     fn atom(&mut self) {
         self.after_start_anchor = false;
+        self.at_end_anchor = false;
         if self.stack.is_empty() && self.branch_start {
             self.anchored = false;
         }
@@ -130,6 +141,7 @@ impl<'a> Relaxer<'a> {
                             if self.branch_start {
                                 self.anchored = false;
                             }
+                            self.branch_end();
                             self.branch_start = true;
                         }
                     }
@@ -142,6 +154,7 @@ impl<'a> Relaxer<'a> {
                 }
                 '$' => {
                     self.anchor(false);
+                    self.end_anchor(!self.multiline);
                     self.i += 1;
                 }
                 '*' | '+' | '?' => {
@@ -169,12 +182,28 @@ impl<'a> Relaxer<'a> {
             // Empty last branch (or empty pattern): matches anywhere.
             self.anchored = false;
         }
+        self.branch_end();
         Ok(())
+    }
+
+    /// A top-level branch ends: it is end-anchored if its last item is an end anchor.
+    fn branch_end(&mut self) {
+        if !self.at_end_anchor {
+            self.end_anchored = false;
+        }
+        self.at_end_anchor = false;
+    }
+
+    /// After [`Relaxer::anchor`]: whether the anchor just emitted holds only at the text end
+    /// (or before a final `\n`). Only a top-level one ends its branch.
+    fn end_anchor(&mut self, at_end: bool) {
+        self.at_end_anchor = at_end && self.stack.is_empty();
     }
 
     /// A zero-width assertion: emitted as an empty group (a quantifier may follow it).
     /// `start` tells whether it anchors at the text start.
     fn anchor(&mut self, start: bool) {
+        self.at_end_anchor = false;
         if self.stack.is_empty() && self.branch_start {
             if start {
                 self.branch_start = false;
@@ -194,6 +223,8 @@ impl<'a> Relaxer<'a> {
         if self.after_start_anchor {
             self.anchored = false;
         }
+        // A quantified end anchor (`$?`) may not hold.
+        self.at_end_anchor = false;
         match self.peek(0) {
             Some('?') => {
                 self.out.push('?');
@@ -263,7 +294,11 @@ impl<'a> Relaxer<'a> {
         self.i += 2;
         match c {
             'A' => self.anchor(true),
-            'z' | 'Z' | 'b' | 'B' | 'G' | 'K' => self.anchor(false),
+            'z' | 'Z' => {
+                self.anchor(false);
+                self.end_anchor(true);
+            }
+            'b' | 'B' | 'G' | 'K' => self.anchor(false),
             'd' | 'D' | 'S' => {
                 self.atom();
                 self.out.push('\\');
@@ -655,6 +690,36 @@ mod tests {
             assert_eq!((r.pattern.as_str(), r.anchored), (*want, *anchored), "{p}");
             regex_syntax::Parser::new().parse(&r.pattern).unwrap_or_else(|e| panic!("{p}: {e}"));
         }
+    }
+
+    #[test]
+    fn end_anchors() {
+        let cases: &[(&str, bool)] = &[
+            ("^abc$", true),
+            (r"abc\Z", true),
+            (r"abc\z", true),
+            ("a$|b$", true),
+            ("a$|b", false),
+            ("a|b$", false),
+            ("(?:a|b)$", true),
+            ("(?:a$|b$)", false),
+            ("a$(?#note)", true),
+            ("a$(?i)", true),
+            ("a$?", false),
+            ("a${0,1}", false),
+            ("a$b", false),
+            (r"a$\n", false),
+            ("a$(?=x)", false),
+            (r"a$\b", false),
+            ("(?m)a$", false),
+            ("$", true),
+            ("", false),
+        ];
+        for (p, want) in cases {
+            assert_eq!(relax(p, false).unwrap().end_anchored, *want, "{p}");
+        }
+        assert!(!relax("a$", true).unwrap().end_anchored, "MULTILINE");
+        assert!(relax(r"a\z", true).unwrap().end_anchored, "MULTILINE");
     }
 
     #[test]
