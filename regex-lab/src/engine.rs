@@ -286,6 +286,15 @@ impl<'a> Subject<'a> {
         Subject { text, ascii, line_end: (!newline).then_some(end) }
     }
 
+    /// An ASCII text with no `\n` but a final one, if any: the facts are known, no pass over
+    /// it (a replay knows a whole batch of lines is ASCII).
+    pub fn ascii_line(text: &'a str) -> Subject<'a> {
+        let b = text.as_bytes();
+        let end = b.len() - usize::from(b.last() == Some(&b'\n'));
+        debug_assert_eq!(ascii_and_newline(&b[..end]), (true, false), "{text:?}");
+        Subject { text, ascii: true, line_end: Some(end) }
+    }
+
     /// The text from byte `from` on (a char boundary): a suffix of an ASCII text is ASCII
     /// and a suffix of one line is one line.
     pub fn suffix(&self, from: usize) -> Subject<'a> {

@@ -27,7 +27,7 @@ use crate::prefilter::Scratch;
 
 mod searches;
 use searches::Span;
-pub use searches::{LineMatches, Searcher};
+pub use searches::{BatchLine, LineMatches, Searcher};
 
 /// A line as fail2ban buffers it: `(text before the date, date text, text after the date)`.
 /// Regexes see `pre + post`; [`TupleLine::serial`] is the line's number in the run (1-based).

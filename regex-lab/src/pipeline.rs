@@ -43,7 +43,7 @@ use crate::engine::Captures;
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::input::LineReader;
-use crate::line::{LineMatches, LineProcessor, Searcher};
+use crate::line::{BatchLine, LineMatches, LineProcessor, Searcher};
 use crate::report::Counts;
 use screen::Screening;
 
@@ -142,6 +142,7 @@ fn run_inline(
     let mut input = Input::new(readers);
     let (mut text, mut ends) = (String::with_capacity(BATCH_BYTES + 4096), Vec::new());
     while input.fill(&mut text, &mut ends, BATCH_LINES) {
+        let ascii = text.is_ascii();
         let mut start = 0;
         for &end in &ends {
             let line_nl = &text[start..=end];
@@ -156,10 +157,11 @@ fn run_inline(
             for (j, (job, s)) in jobs.iter_mut().zip(&mut searchers).enumerate() {
                 let hit = hits[job.group].clone();
                 let searched = s.as_mut().map(|(searcher, m)| {
-                    let (s, e) = hit.as_ref().map_or((0, 0), |h| (h.start, h.end));
-                    let v = screening.as_ref().map(|sc| sc.verdict(j, &present, s));
+                    let date = hit.as_ref().map_or((0, 0), |h| (h.start, h.end));
+                    let v = screening.as_ref().map(|sc| sc.verdict(j, &present, date.0));
                     let f = job.proc.filter();
-                    screen::run_line(v, f, searcher, &mut pref_caps[j], line_nl, s, e, m);
+                    let line = BatchLine { text_nl: line_nl, date, ascii };
+                    screen::run_line(v, f, searcher, &mut pref_caps[j], line, m);
                     m
                 });
                 let r = job.proc.process_found(line, hit, searched);
@@ -224,6 +226,7 @@ fn screening<'a>(
 impl Worker<'_> {
     fn process(&mut self, b: &mut Batch) {
         let n = b.ends.len();
+        let ascii = b.text.is_ascii();
         for (g, d) in self.detectors.iter_mut().enumerate() {
             let out = &mut b.dates[g];
             out.clear();
@@ -250,12 +253,13 @@ impl Worker<'_> {
             out.resize_with(n, LineMatches::default);
             let mut start = 0;
             for (k, &end) in b.ends.iter().enumerate() {
-                let line_nl = &b.text[start..=end];
-                let (s, e) = b.dates[*g][k].hit.as_ref().map_or((0, 0), |h| (h.start, h.end));
+                let text_nl = &b.text[start..=end];
+                let date = b.dates[*g][k].hit.as_ref().map_or((0, 0), |h| (h.start, h.end));
                 let present = &self.present[k * words..(k + 1) * words];
-                let v = self.screening.map(|sc| sc.verdict(j, present, s));
+                let v = self.screening.map(|sc| sc.verdict(j, present, date.0));
                 let (f, caps) = (&self.filters[j], &mut self.pref_caps[j]);
-                screen::run_line(v, f, searcher, caps, line_nl, s, e, &mut out[k]);
+                let line = BatchLine { text_nl, date, ascii };
+                screen::run_line(v, f, searcher, caps, line, &mut out[k]);
                 start = end + 1;
             }
         }

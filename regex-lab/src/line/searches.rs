@@ -124,6 +124,17 @@ impl LineMatches {
     }
 }
 
+/// A line as a replay's batches hold it, for [`Searcher::run_line`].
+#[derive(Clone, Copy, Debug)]
+pub struct BatchLine<'a> {
+    /// The line followed by `"\n"`, its only `"\n"`.
+    pub text_nl: &'a str,
+    /// Where its date is (`(0, 0)`: nowhere).
+    pub date: (usize, usize),
+    /// The line is known to be ASCII (its whole batch is); `false`: not known.
+    pub ascii: bool,
+}
+
 /// Runs one filter's searches on lines (`maxlines = 1`); one per thread.
 pub struct Searcher {
     filter: Arc<Filter>,
@@ -180,31 +191,39 @@ impl Searcher {
 
     /// Searches the line whose regex text is `pre + post` (the line with its date cut out).
     pub fn run(&mut self, pre: &str, post: &str, out: &mut LineMatches) {
+        self.run_cut(pre, post, false, out);
+    }
+
+    /// [`Searcher::run`]; `ascii`: `pre` and `post` are one line known to be ASCII.
+    fn run_cut(&mut self, pre: &str, post: &str, ascii: bool, out: &mut LineMatches) {
         self.text0.clear();
         self.text0.push_str(pre);
         self.text0.push_str(post);
         self.text0.push('\n');
         let text0 = std::mem::take(&mut self.text0);
-        self.search(&text0, out);
+        self.search(&text0, ascii.then(|| Subject::ascii_line(&text0)), out);
         self.text0 = text0;
     }
 
-    /// [`Searcher::run`] on `line[..start] + line[end..]`, where `line_nl` is the line
-    /// followed by `"\n"` (as lines are stored in a replay's batches). When the date starts
-    /// the line (syslog, ISO 8601), the prefregex's text `post + "\n"` is `line_nl[end..]`
-    /// itself, and no copy is made: PCRE2 sees the very same bytes either way.
-    pub fn run_line(&mut self, line_nl: &str, start: usize, end: usize, out: &mut LineMatches) {
-        debug_assert!(line_nl.ends_with('\n'));
+    /// [`Searcher::run`] on the line with its date cut out. When the date starts the line
+    /// (syslog, ISO 8601), the prefregex's text `post + "\n"` is the end of `line.text_nl`
+    /// itself, and no copy is made: PCRE2 sees the very same bytes either way. An ASCII
+    /// line's facts for PCRE2 ([`Subject`]) are known without a pass over it.
+    pub fn run_line(&mut self, line: BatchLine<'_>, out: &mut LineMatches) {
+        let BatchLine { text_nl, date: (start, end), ascii } = line;
+        debug_assert!(text_nl.ends_with('\n'));
         if start == 0 {
-            self.search(&line_nl[end..], out);
+            let text0 = &text_nl[end..];
+            self.search(text0, ascii.then(|| Subject::ascii_line(text0)), out);
         } else {
-            let line = &line_nl[..line_nl.len() - 1];
-            self.run(&line[..start], &line[end..], out);
+            let line = &text_nl[..text_nl.len() - 1];
+            self.run_cut(&line[..start], &line[end..], ascii, out);
         }
     }
 
-    /// The searches, on the prefregex's text `text0` (`pre + post + "\n"`).
-    fn search(&mut self, text0: &str, out: &mut LineMatches) {
+    /// The searches, on the prefregex's text `text0` (`pre + post + "\n"`), whose facts for
+    /// PCRE2 may be `known`.
+    fn search<'t>(&mut self, text0: &'t str, known: Option<Subject<'t>>, out: &mut LineMatches) {
         out.clear();
         // Fields apart: the filter is borrowed, never cloned per line (its `Arc` counter is
         // shared with other threads).
@@ -226,7 +245,7 @@ impl Searcher {
 
         // What PCRE2 needs to know about `text0`, found once, and only if a search is made
         // (with many filters, most lines are searched by few of them).
-        let mut subject0: Option<Subject<'_>> = None;
+        let mut subject0: Option<Subject<'t>> = known;
         if f.ignores_first() && ignore(f, ign_caps, ign_scratch, &facts(&mut subject0, text0), out)
         {
             return;
@@ -391,7 +410,9 @@ mod tests {
         for (line, start, end) in lines {
             let (mut a, mut b) = (LineMatches::default(), LineMatches::default());
             s.run(&line[..start], &line[end..], &mut a);
-            s.run_line(&format!("{line}\n"), start, end, &mut b);
+            let text_nl = format!("{line}\n");
+            let ascii = text_nl.is_ascii();
+            s.run_line(BatchLine { text_nl: &text_nl, date: (start, end), ascii }, &mut b);
             assert_eq!(format!("{a:?}"), format!("{b:?}"), "{line:?}");
             assert!(a.pref_searched, "{line:?}");
             hit += usize::from(!a.hits.is_empty());

@@ -26,7 +26,7 @@
 
 use crate::engine::Captures;
 use crate::filter::Filter;
-use crate::line::{LineMatches, Searcher};
+use crate::line::{BatchLine, LineMatches, Searcher};
 use crate::prefilter::{screen_has, Prefilter, Screen};
 
 /// Literal sets, as [`Prefilter::needs`] gives them.
@@ -165,28 +165,24 @@ impl Screening {
     }
 }
 
-/// Runs job `f`'s searches on `line_nl` (date `line_nl[start..end]`) as the verdict says
-/// (`None`: no screening, a plain search): the same [`LineMatches`] as `searcher.run_line`
-/// (see the module docs).
-#[allow(clippy::too_many_arguments)]
+/// Runs job `f`'s searches on `line` as the verdict says (`None`: no screening, a plain
+/// search): the same [`LineMatches`] as `searcher.run_line` (see the module docs).
 #[inline]
 pub(super) fn run_line(
     verdict: Option<Verdict>,
     f: &Filter,
     searcher: &mut Searcher,
     pref_caps: &mut Option<Captures>,
-    line_nl: &str,
-    start: usize,
-    end: usize,
+    line: BatchLine<'_>,
     out: &mut LineMatches,
 ) {
     match verdict {
         Some(Verdict::Quiet) => out.set_screened(f.prefregex().map(|_| false)),
-        None | Some(Verdict::Search) => searcher.run_line(line_nl, start, end, out),
+        None | Some(Verdict::Search) => searcher.run_line(line, out),
         Some(Verdict::PrefOnly) => {
             // An aborted search is redone by the searcher, which records the abort.
-            if !pref_only(f, pref_caps, &line_nl[end..], out) {
-                searcher.run_line(line_nl, start, end, out);
+            if !pref_only(f, pref_caps, &line.text_nl[line.date.1..], out) {
+                searcher.run_line(line, out);
             }
         }
     }
@@ -295,8 +291,9 @@ mod tests {
                         let v = sc.verdict(j, &present, s);
                         seen[v as usize] += 1;
                         let (mut want, mut got) = (LineMatches::default(), LineMatches::default());
-                        searcher.run_line(&line_nl, s, e, &mut want);
-                        run_line(Some(v), f, searcher, &mut caps[j], &line_nl, s, e, &mut got);
+                        let bl = BatchLine { text_nl: &line_nl, date: cut, ascii: line.is_ascii() };
+                        searcher.run_line(bl, &mut want);
+                        run_line(Some(v), f, searcher, &mut caps[j], bl, &mut got);
                         assert_eq!(
                             format!("{got:?}"),
                             format!("{want:?}"),
