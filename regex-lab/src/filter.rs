@@ -8,10 +8,12 @@
 //!
 //! [`engine`]: crate::engine
 
+use std::sync::OnceLock;
+
 use crate::config::FilterDef;
 use crate::engine::{Captures, Regex, RegexOptions};
 use crate::error::Error;
-use crate::prefilter::{Pattern, Prefilter};
+use crate::prefilter::{Pattern, Prefilter, Pruning};
 use crate::tags::{self, GroupRole};
 
 /// An interned group (or fail-dict key) name; see [`Names`].
@@ -125,6 +127,28 @@ pub struct FilterRegex {
     skiplines: Vec<usize>,
     /// Whether it has one of the failure-id groups (fid, ip4, ip6, dns, mlfid).
     has_id_group: bool,
+    /// A twin for the texts where the first branch of one of its groups cannot match.
+    pruned: Option<Box<Pruned>>,
+}
+
+/// A [`Pruning`] and its twin, compiled on first use.
+#[derive(Debug)]
+struct Pruned {
+    test: Pruning,
+    opts: RegexOptions,
+    /// `None` inside: the twin did not compile to the same groups (never used then).
+    twin: OnceLock<Option<Regex>>,
+}
+
+impl Pruned {
+    fn twin(&self, re: &Regex) -> Option<&Regex> {
+        self.twin
+            .get_or_init(|| {
+                let twin = Regex::new(&self.test.twin, self.opts).ok()?;
+                (twin.group_names() == re.group_names()).then_some(twin)
+            })
+            .as_ref()
+    }
 }
 
 impl FilterRegex {
@@ -134,7 +158,10 @@ impl FilterRegex {
         multiline: bool,
         names: &mut Names,
     ) -> Result<FilterRegex, crate::engine::CompileError> {
-        let re = Regex::new(&expanded, RegexOptions { multiline, caseless: false })?;
+        let opts = RegexOptions { multiline, caseless: false };
+        let re = Regex::new(&expanded, opts)?;
+        let pruned = Pruning::of(&expanded, multiline, false)
+            .map(|test| Box::new(Pruned { test, opts, twin: OnceLock::new() }));
         let mut groups = Vec::new();
         let mut alt = Vec::new();
         let mut tuple = Vec::new();
@@ -180,6 +207,7 @@ impl FilterRegex {
             tuple,
             skiplines,
             has_id_group,
+            pruned,
         })
     }
 
@@ -196,6 +224,22 @@ impl FilterRegex {
     /// The compiled regex.
     pub fn regex(&self) -> &Regex {
         &self.re
+    }
+
+    /// The regex to search `text` with (from its start): the compiled regex, or its pruned
+    /// twin when `text` cannot hold a match through the pruned branch. Both find the same
+    /// match with the same groups (see [`Pruning`]); `tests/engine_twins.rs` checks it.
+    #[inline]
+    pub fn regex_for(&self, text: &str) -> &Regex {
+        match &self.pruned {
+            Some(p) if !p.test.branch_may_match(text) => p.twin(&self.re).unwrap_or(&self.re),
+            _ => &self.re,
+        }
+    }
+
+    /// The pruned twin, if the regex has one (for tests and `explain`).
+    pub fn pruned_twin(&self) -> Option<&Regex> {
+        self.pruned.as_ref().and_then(|p| p.twin(&self.re))
     }
 
     /// A capture buffer to reuse across searches.

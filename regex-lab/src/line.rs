@@ -1273,7 +1273,7 @@ fn search(
     index: usize,
     aborted: &mut Vec<Aborted>,
 ) -> bool {
-    match r.regex().search_subject(text, caps) {
+    match r.regex_for(text.text()).search_subject(text, caps) {
         Ok(m) => m,
         Err(e) => {
             aborted.push(Aborted { kind, index, message: e.message });

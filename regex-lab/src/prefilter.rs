@@ -39,6 +39,7 @@
 //! The superset property is tested on every stock filter against every fail2ban sample
 //! line (`tests/prefilter.rs`): whenever PCRE2 matches, the regex was a candidate.
 
+mod prune;
 mod relax;
 mod screen;
 mod tail;
@@ -48,6 +49,7 @@ use memchr::memmem;
 use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
 use regex_syntax::hir::{Hir, HirKind};
 
+pub use prune::Pruning;
 pub use relax::{relax, Relaxed, Unsupported};
 pub use screen::{has as screen_has, Screen};
 use tail::{Tail, TailState};

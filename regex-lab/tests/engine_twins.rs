@@ -5,7 +5,9 @@
 //! `…(?P<content>(?=.))`) for one-line subjects. Checked for every regex of every stock
 //! filter (all sshd modes included) and of the default date templates' shapes, on every
 //! ASCII line of fail2ban's sample logs, as fail2ban builds the texts (`line\n`, the line
-//! with its date cut out, the prefregex `content`), and on crafted cases.
+//! with its date cut out, the prefregex `content`), and on crafted cases. So is the pruned
+//! twin a filter's regex is searched with when a text lacks the literals of a group's first
+//! branch (`FilterRegex::regex_for`), on every sample text (ASCII or not) where it is picked.
 
 use std::collections::BTreeSet;
 
@@ -31,15 +33,12 @@ fn both(r: &Regex, text: &str) -> [Found; 2] {
     [run(false), run(true)]
 }
 
-#[test]
-#[cfg_attr(
-    not(all(host_has = "fail2ban", host_has = "fail2ban_samples")),
-    ignore = "needs fail2ban's stock filters and sample logs (apt-get install fail2ban)"
-)]
-fn twins_find_what_the_unicode_code_finds() {
+/// Every stock filter (all sshd modes included), and the texts fail2ban would search on the
+/// sample lines (`ascii`: only ASCII ones).
+fn stock_filters_and_texts(ascii: bool) -> (Vec<(String, Filter)>, BTreeSet<String>) {
     let mut lines = BTreeSet::new();
     for path in date_support::sample_files() {
-        lines.extend(date_support::lines_of(&path).into_iter().filter(|l| l.is_ascii()));
+        lines.extend(date_support::lines_of(&path).into_iter().filter(|l| !ascii || l.is_ascii()));
     }
     let source = ConfigSource::Dir("/etc/fail2ban".into());
     let mut specs: Vec<String> = std::fs::read_dir("/etc/fail2ban/filter.d")
@@ -56,7 +55,7 @@ fn twins_find_what_the_unicode_code_finds() {
     let mut texts: BTreeSet<String> = lines.iter().map(|l| format!("{l}\n")).collect();
     texts.extend(cut);
 
-    let (mut regexes, mut seen) = (Vec::new(), BTreeSet::new());
+    let mut filters = Vec::new();
     for spec in &specs {
         let Ok(def) = config::load_filter(&source, &FilterSpec::parse(spec).unwrap()) else {
             continue;
@@ -75,6 +74,20 @@ fn twins_find_what_the_unicode_code_finds() {
                 }
             }
         }
+        filters.push((spec.clone(), filter));
+    }
+    (filters, texts)
+}
+
+#[test]
+#[cfg_attr(
+    not(all(host_has = "fail2ban", host_has = "fail2ban_samples")),
+    ignore = "needs fail2ban's stock filters and sample logs (apt-get install fail2ban)"
+)]
+fn twins_find_what_the_unicode_code_finds() {
+    let (filters, texts) = stock_filters_and_texts(true);
+    let (mut regexes, mut seen) = (Vec::new(), BTreeSet::new());
+    for (spec, filter) in &filters {
         let all =
             filter.prefregex().into_iter().chain(filter.failregex()).chain(filter.ignoreregex());
         for r in all {
@@ -105,6 +118,48 @@ fn twins_find_what_the_unicode_code_finds() {
         .filter(|(_, p, _)| p.ends_with(".+)$") && p.contains("(?P<content>"))
         .count();
     assert!(tails >= 15, "only {tails} prefregexes end in (?P<content>.+)$");
+}
+
+#[test]
+#[cfg_attr(
+    not(all(host_has = "fail2ban", host_has = "fail2ban_samples")),
+    ignore = "needs fail2ban's stock filters and sample logs (apt-get install fail2ban)"
+)]
+fn pruned_twins_find_what_the_regex_finds() {
+    let (filters, mut texts) = stock_filters_and_texts(false);
+    // Lines built to go deep into sshd's pruned `Failed` branches, with and without `: `.
+    for user in ["root", "in valid", "x: y", "invalid user bob"] {
+        for tail in ["", " port 22", " port 22 ssh2", " port 22 ssh2: RSA x", " on eth0: z"] {
+            for host in ["192.0.2.1", "2001:db8::1", "[192.0.2.1]", "host.example"] {
+                texts.insert(format!("Failed password for {user} from {host}{tail}\n"));
+                texts.insert(format!("Failed publickey for {user} from {host}{tail}\n"));
+            }
+        }
+    }
+    let (mut pruned, mut picked, mut matches) = (BTreeSet::new(), 0u64, 0u64);
+    for (spec, filter) in &filters {
+        for r in filter.failregex().iter().chain(filter.ignoreregex()).chain(filter.prefregex()) {
+            let Some(twin) = r.pruned_twin() else { continue };
+            pruned.insert(r.expanded().to_string());
+            for t in &texts {
+                if !std::ptr::eq(r.regex_for(t), twin) {
+                    continue;
+                }
+                let [want, _] = both(r.regex(), t);
+                let [got, _] = both(twin, t);
+                assert_eq!(got, want, "{spec}: {}\n  on {t:?}", r.expanded());
+                picked += 1;
+                matches += u64::from(got.0);
+            }
+        }
+    }
+    eprintln!(
+        "{} pruned regexes: the twin was picked for {picked} texts, {matches} matches",
+        pruned.len()
+    );
+    // sshd's `Failed ...` regexes (publickey=nofail and =invalid forms).
+    assert!(pruned.len() >= 2, "{pruned:?}");
+    assert!(picked > 1000 && matches > 100, "{picked} texts, {matches} matches");
 }
 
 /// Patterns where Unicode matters keep the Unicode code, and ASCII subjects of an ASCII
