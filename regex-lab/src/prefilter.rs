@@ -401,10 +401,17 @@ fn required_sets(hir: &Hir, out: &mut Vec<LitSet>) {
         HirKind::Capture(c) => required_sets(&c.sub, out),
         HirKind::Repetition(r) if r.min >= 1 => required_sets(&r.sub, out),
         HirKind::Concat(children) => {
-            for k in 0..children.len() {
-                let suffix = Hir::concat(children[k..].to_vec());
-                out.extend(prefix_literals(&suffix).and_then(|s| lit_set(&s)));
-                required_sets(&children[k], out);
+            // The suffixes built from the end, each child cloned once (rebuilding every
+            // suffix from a slice cloned the pattern quadratically: most of a rule's build).
+            let mut sets: Vec<Option<LitSet>> = vec![None; children.len()];
+            let mut suffix = Hir::empty();
+            for k in (0..children.len()).rev() {
+                suffix = Hir::concat(vec![children[k].clone(), suffix]);
+                sets[k] = prefix_literals(&suffix).and_then(|s| lit_set(&s));
+            }
+            for (child, set) in children.iter().zip(sets) {
+                out.extend(set);
+                required_sets(child, out);
             }
         }
         HirKind::Alternation(branches) => {
