@@ -44,6 +44,7 @@ use crate::error::Error;
 use crate::filter::Filter;
 use crate::input::LineReader;
 use crate::line::{BatchLine, LineMatches, LineProcessor, Searcher};
+use crate::multiline::CoarseTime;
 use crate::report::Counts;
 use screen::Screening;
 
@@ -118,11 +119,17 @@ pub fn run(
     jobs: &mut [Job],
     opts: &Options<'_>,
 ) -> Stats {
-    if opts.threads <= 1 {
+    let stats = if opts.threads <= 1 {
         run_inline(readers, groups, jobs, opts)
     } else {
         run_parallel(readers, groups, jobs, opts)
+    };
+    // Batches hold the time (see `LineProcessor::hold_time`); whoever uses a job next reads
+    // the clock again.
+    for job in jobs.iter_mut() {
+        job.proc.hold_time(None);
     }
+    stats
 }
 
 fn run_inline(
@@ -143,6 +150,10 @@ fn run_inline(
     let (mut text, mut ends) = (String::with_capacity(BATCH_BYTES + 4096), Vec::new());
     while input.fill(&mut text, &mut ends, BATCH_LINES) {
         let ascii = text.is_ascii();
+        let now = CoarseTime::now();
+        for job in jobs.iter_mut() {
+            job.proc.hold_time(Some(now));
+        }
         let mut start = 0;
         for &end in &ends {
             let line_nl = &text[start..=end];
@@ -480,7 +491,9 @@ impl State<'_, '_> {
                 }
             }
         }
+        let now = CoarseTime::now();
         for (j, job) in self.jobs.iter_mut().enumerate() {
+            job.proc.hold_time(Some(now));
             let mut start = 0;
             for (k, &end) in ends.iter().enumerate() {
                 let line = &text[start..end];
