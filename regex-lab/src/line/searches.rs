@@ -24,11 +24,12 @@ pub struct LineMatches {
     pub(super) pref_searched: bool,
     pub(super) pref_matched: bool,
     /// The texts the groups refer to, kept only when a hit or the report needs them: the
-    /// prefregex's (`text[..split]`, the line's `pre + post + "\n"`), then the failregexes'
-    /// when the prefregex gave a `content` (`text[split..]`; else they saw `text[..split]`).
+    /// prefregex's (`text[..split]`, the line's `pre + post + "\n"`), and the failregexes'
+    /// (`text[fail.0..fail.1]`): the prefregex's `content` (a suffix of the prefregex's text,
+    /// or a copy after it), else the prefregex's text.
     pub(super) text: String,
     pub(super) split: usize,
-    pub(super) content: bool,
+    pub(super) fail: (usize, usize),
     /// The prefregex matched and its groups are reported (fail2ban-regex `-v`).
     pub(super) pref_groups_wanted: bool,
     /// Spans of the prefregex's named groups (when `text` is kept).
@@ -68,7 +69,7 @@ impl LineMatches {
         self.pref_matched = false;
         self.text.clear();
         self.split = 0;
-        self.content = false;
+        self.fail = (0, 0);
         self.pref_groups_wanted = false;
         self.pref_spans.clear();
         self.hits.clear();
@@ -106,11 +107,7 @@ impl LineMatches {
 
     /// The failregexes' text.
     pub(super) fn fail_text(&self) -> &str {
-        if self.content {
-            &self.text[self.split..]
-        } else {
-            &self.text[..self.split]
-        }
+        &self.text[self.fail.0..self.fail.1]
     }
 
     /// Span of the `k`-th named group of the prefregex match.
@@ -326,9 +323,18 @@ impl Searcher {
         if !out.hits.is_empty() || out.pref_groups_wanted {
             out.text.push_str(text0);
             out.split = text0.len();
+            out.fail = (0, text0.len());
             if let Some(c) = content {
-                out.text.push_str(c.text());
-                out.content = true;
+                // Usually `content` ends the line: a suffix of `text0` (the same memory), not
+                // copied again.
+                let (t0, ct) =
+                    (text0.as_bytes().as_ptr_range(), c.text().as_bytes().as_ptr_range());
+                if ct.end == t0.end && t0.start <= ct.start {
+                    out.fail = (text0.len() - c.text().len(), text0.len());
+                } else {
+                    out.text.push_str(c.text());
+                    out.fail = (text0.len(), out.text.len());
+                }
             }
             if let (Some(pref), Some(caps)) = (f.prefregex(), pref_caps.as_ref()) {
                 out.pref_spans.extend(pref.groups().iter().map(|&(g, _)| span32(caps.get(g))));
