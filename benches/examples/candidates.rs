@@ -19,7 +19,8 @@ fn main() {
         let mut pcaps = f.prefregex().map(|p| p.captures());
         let mut fcaps: Vec<_> = f.failregex().iter().map(|r| r.captures()).collect();
         let (mut pref_searched, mut cands, mut hits) = (0u64, 0u64, 0u64);
-        let mut out = Vec::new();
+        let (mut pref_scratch, mut fail_scratch) =
+            (f.pref_prefilter().scratch(), f.fail_prefilter().scratch());
         for l in &lines {
             let t = match d.detect(l) {
                 Some(h) => format!("{}{}\n", &l[..h.start], &l[h.end..]),
@@ -27,7 +28,7 @@ fn main() {
             };
             let text = match (f.prefregex(), pcaps.as_mut()) {
                 (Some(p), Some(caps)) => {
-                    if !f.pref_prefilter().may_match(0, &t) {
+                    if !f.pref_prefilter().may_match(0, &t, &mut pref_scratch) {
                         continue;
                     }
                     pref_searched += 1;
@@ -41,11 +42,11 @@ fn main() {
                 }
                 _ => t.clone(),
             };
-            f.fail_prefilter().candidates(&text, &mut out);
+            let out = f.fail_prefilter().candidates(&text, &mut fail_scratch);
             cands += out.len() as u64;
-            for &i in &out {
-                if f.failregex()[i as usize].regex().search(&text, &mut fcaps[i as usize]).unwrap()
-                {
+            for &i in out {
+                let r = &f.failregex()[i as usize];
+                if r.regex_for(&text).search(&text, &mut fcaps[i as usize]).unwrap() {
                     hits += 1;
                 }
             }
