@@ -185,6 +185,21 @@ struct Group<'a> {
     quantified: bool,
 }
 
+impl Group<'_> {
+    /// A comment or a flag group (`(?#...)`, `(?i)`): no body, no alternatives.
+    fn bodyless(start: usize, end: usize) -> Group<'static> {
+        Group {
+            start,
+            body: end,
+            end,
+            kind: GroupKind::Plain,
+            name: None,
+            alts: Vec::new(),
+            quantified: false,
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Item<'a> {
     Group(Group<'a>),
@@ -318,15 +333,7 @@ impl<'a> Scan<'a> {
             (GroupKind::Capturing, Some(&r[..e]), rest.len() - r.len() + e + 1)
         } else if rest.starts_with("(?#") {
             self.i += rest.find(')')? + 1;
-            return Some(Group {
-                start,
-                body: self.i,
-                end: self.i,
-                kind: GroupKind::Plain,
-                name: None,
-                alts: Vec::new(),
-                quantified: false,
-            });
+            return Some(Group::bodyless(start, self.i));
         } else if let Some(r) = rest.strip_prefix("(?(") {
             let e = r.find(')')?;
             let cond = r[..e].trim_start_matches('<').trim_end_matches('>');
@@ -346,15 +353,7 @@ impl<'a> Scan<'a> {
             match rest.as_bytes().get(after) {
                 Some(b')') => {
                     self.i += after + 1;
-                    return Some(Group {
-                        start,
-                        body: self.i,
-                        end: self.i,
-                        kind: GroupKind::Plain,
-                        name: None,
-                        alts: Vec::new(),
-                        quantified: false,
-                    });
+                    return Some(Group::bodyless(start, self.i));
                 }
                 Some(b':') => (GroupKind::Plain, None, after + 1),
                 _ => return None,
