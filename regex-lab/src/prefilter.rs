@@ -19,9 +19,9 @@
 //!    "contains one of" checks (memchr's `memmem` for one literal, a Teddy SIMD searcher for
 //!    several). This separates the seven sshd `^User ... from <HOST> not allowed because ...`
 //!    regexes without running PCRE2.
-//! 4. A *tail check* ([`tail`]) for a regex whose every match ends at the text end (`...$`,
-//!    nearly every sshd failregex): a lazy DFA of the relaxed pattern, reversed, reads the
-//!    text's last bytes and rejects the text if no match can end there.
+//! 4. A *tail check* (`prefilter/tail.rs`) for a regex whose every match ends at the text
+//!    end (`...$`, nearly every sshd failregex): a lazy DFA of the relaxed pattern, reversed,
+//!    reads the text's last bytes and rejects the text if no match can end there.
 //!
 //! # How a text is tested
 //!
