@@ -237,7 +237,7 @@ impl FilterRegex {
         }
     }
 
-    /// The pruned twin, if the regex has one (for tests and `explain`).
+    /// The pruned twin, if the regex has one (for tests).
     pub fn pruned_twin(&self) -> Option<&Regex> {
         self.pruned.as_ref().and_then(|p| p.twin(&self.re))
     }
