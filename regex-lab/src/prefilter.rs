@@ -290,22 +290,9 @@ impl Rule {
     }
 
     fn build(p: &Pattern) -> Rule {
-        let relaxed = match relax(p.text, p.multiline) {
+        let (relaxed, hir) = match parse_relaxed(p) {
             Ok(r) => r,
-            Err(e) => return Rule::always(e.to_string()),
-        };
-        let hir = match regex_syntax::ParserBuilder::new()
-            .unicode(true)
-            .utf8(true)
-            .case_insensitive(p.caseless)
-            .multi_line(p.multiline)
-            .build()
-            .parse(&relaxed.pattern)
-        {
-            Ok(h) => h,
-            Err(e) => {
-                return Rule::always(format!("regex-syntax cannot parse the relaxed form: {e}"))
-            }
+            Err(why) => return Rule::always(why),
         };
         let prefix_set = prefix_literals(&hir).and_then(|s| lits_of(&s));
         let prefixes: Option<Vec<Prefix>> =
@@ -358,6 +345,21 @@ impl Rule {
                 _ => true,
             }
     }
+}
+
+/// `p` relaxed ([`relax`]) and parsed by `regex-syntax` with `p`'s options; the reason when
+/// it cannot be (the pattern is then never filtered).
+pub fn parse_relaxed(p: &Pattern) -> Result<(Relaxed, Hir), String> {
+    let relaxed = relax(p.text, p.multiline).map_err(|e| e.to_string())?;
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(true)
+        .utf8(true)
+        .case_insensitive(p.caseless)
+        .multi_line(p.multiline)
+        .build()
+        .parse(&relaxed.pattern)
+        .map_err(|e| format!("regex-syntax cannot parse the relaxed form: {e}"))?;
+    Ok((relaxed, hir))
 }
 
 /// The "contains" sets a rule checks: selective enough, not implied by its prefixes, the

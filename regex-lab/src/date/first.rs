@@ -26,7 +26,7 @@
 
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
-use crate::prefilter::relax;
+use crate::prefilter::{parse_relaxed, relax, Pattern};
 
 /// The two-byte starts a match may have (`pairs[first]` bit `second`; ASCII only), after
 /// at most `skip` leading non-word chars, or right after the line's first `after` byte.
@@ -100,13 +100,9 @@ impl FirstBytes {
                 None => (0, None, rest),
             },
         };
-        let relaxed = relax(&format!("{flags}{x}"), false).ok()?;
-        let hir = regex_syntax::ParserBuilder::new()
-            .unicode(true)
-            .utf8(true)
-            .build()
-            .parse(&relaxed.pattern)
-            .ok()?;
+        let text = format!("{flags}{x}");
+        let (_, hir) =
+            parse_relaxed(&Pattern { text: &text, multiline: false, caseless: false }).ok()?;
         // A caseless optional weekday before the month (`(?:(?P<a>mon|...) )?(?P<b>jan|...)`)
         // passes the default total of 250 literals on its way to its 79 two-byte prefixes;
         // a larger total costs nothing measurable at construction.

@@ -30,7 +30,9 @@
 //! sets a group a later conditional asks about are tried: that is where a first branch
 //! fails late and expensively, and it keeps the analysis off most regexes.
 
-use super::{implies, relax, required_sets, LitSet, Required, MAX_REQUIRED_LITERALS};
+use super::{
+    implies, parse_relaxed, required_sets, LitSet, Pattern, Required, MAX_REQUIRED_LITERALS,
+};
 
 /// A regex's pruning: the test, and the twin to search when it fails.
 #[derive(Debug)]
@@ -65,7 +67,6 @@ impl Pruning {
                     _ => None,
                 })
                 .collect();
-            let after = g.end;
             let conds = conditionals(pattern, &top[k + 1..], &set);
             if conds.is_empty() {
                 continue;
@@ -74,7 +75,8 @@ impl Pruning {
             let mut through = String::with_capacity(pattern.len());
             through.push_str(&pattern[..g.body]);
             through.push_str(&pattern[first.0..first.1]);
-            let mut at = g.alts.last().map_or(after, |a| a.1);
+            // From the group's `)` on.
+            let mut at = g.alts[g.alts.len() - 1].1;
             for c in &conds {
                 through.push_str(&pattern[at..c.start]);
                 through.push_str("(?:");
@@ -108,7 +110,7 @@ impl Pruning {
         self.needs.is_match(text.as_bytes())
     }
 
-    /// The test, in words (for `explain` and debugging).
+    /// The test, in words (for tests and debugging).
     pub fn describe(&self) -> String {
         self.needs.describe()
     }
@@ -116,15 +118,7 @@ impl Pruning {
 
 /// The required literal sets of `pattern` relaxed (see [`super::required_sets`]).
 fn sets(pattern: &str, multiline: bool, caseless: bool) -> Option<Vec<LitSet>> {
-    let relaxed = relax(pattern, multiline).ok()?;
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(true)
-        .utf8(true)
-        .case_insensitive(caseless)
-        .multi_line(multiline)
-        .build()
-        .parse(&relaxed.pattern)
-        .ok()?;
+    let (_, hir) = parse_relaxed(&Pattern { text: pattern, multiline, caseless }).ok()?;
     let mut out = Vec::new();
     required_sets(&hir, &mut out);
     Some(out)

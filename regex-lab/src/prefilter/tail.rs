@@ -206,8 +206,10 @@ fn bytes_with_opaque_non_ascii(hir: &Hir) -> Hir {
             Hir::alternation(vec![ascii, char])
         }
         HirKind::Repetition(r) => Hir::repetition(Repetition {
+            min: r.min,
+            max: r.max,
+            greedy: r.greedy,
             sub: Box::new(bytes_with_opaque_non_ascii(&r.sub)),
-            ..r.clone()
         }),
         HirKind::Capture(c) => bytes_with_opaque_non_ascii(&c.sub),
         HirKind::Concat(hs) => Hir::concat(hs.iter().map(bytes_with_opaque_non_ascii).collect()),
