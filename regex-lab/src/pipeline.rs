@@ -124,12 +124,17 @@ pub fn run(
     } else {
         run_parallel(readers, groups, jobs, opts)
     };
-    // Batches hold the time (see `LineProcessor::hold_time`); whoever uses a job next reads
-    // the clock again.
-    for job in jobs.iter_mut() {
-        job.proc.hold_time(None);
-    }
+    // Whoever uses a job next reads the clock again.
+    hold_time(jobs, None);
     stats
+}
+
+/// Every job's time for the lines of the batch about to be applied (`None`: none held); see
+/// [`LineProcessor::hold_time`].
+fn hold_time(jobs: &mut [Job], now: Option<CoarseTime>) {
+    for job in jobs {
+        job.proc.hold_time(now);
+    }
 }
 
 fn run_inline(
@@ -150,10 +155,7 @@ fn run_inline(
     let (mut text, mut ends) = (String::with_capacity(BATCH_BYTES + 4096), Vec::new());
     while input.fill(&mut text, &mut ends, BATCH_LINES) {
         let ascii = text.is_ascii();
-        let now = CoarseTime::now();
-        for job in jobs.iter_mut() {
-            job.proc.hold_time(Some(now));
-        }
+        hold_time(jobs, Some(CoarseTime::now()));
         let mut start = 0;
         for &end in &ends {
             let line_nl = &text[start..=end];
@@ -494,9 +496,8 @@ impl State<'_, '_> {
                 }
             }
         }
-        let now = CoarseTime::now();
+        hold_time(self.jobs, Some(CoarseTime::now()));
         for (j, job) in self.jobs.iter_mut().enumerate() {
-            job.proc.hold_time(Some(now));
             let mut start = 0;
             for (k, &end) in ends.iter().enumerate() {
                 let line = &text[start..end];
