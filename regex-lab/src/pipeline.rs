@@ -63,6 +63,9 @@ const PER_LINE_GROUP: usize = 128;
 const PER_LINE_JOB: usize = 512;
 /// Bytes per batch, for logs with very long lines.
 const BATCH_BYTES: usize = 256 * 1024;
+/// How many lines ahead the sequencing asks for a line's matches (see
+/// [`LineMatches::prefetch`]).
+const PREFETCH_LINES: usize = 4;
 /// Batches in circulation per worker.
 const POOL_PER_WORKER: usize = 4;
 
@@ -503,6 +506,9 @@ impl State<'_, '_> {
                 let line = &text[start..end];
                 start = end + 1;
                 let date = &dates[job.group][k];
+                if let Some(m) = matches[j].get(k + PREFETCH_LINES) {
+                    m.prefetch();
+                }
                 let searched = match matches[j].get_mut(k) {
                     Some(m) if date.same => Some(m),
                     _ => None,

@@ -64,6 +64,25 @@ fn widen(s: Span) -> Option<(usize, usize)> {
 }
 
 impl LineMatches {
+    /// Asks the CPU to start loading what applying these matches reads first (the hits,
+    /// their spans and text: four heap blocks, last written by whichever worker searched the
+    /// line), a few lines ahead. The sequencing waited on those loads: prefetching cut a
+    /// parallel replay's CPU time by 2-5% (interleaved runs, 1M-line sshd benchmark).
+    #[inline]
+    pub fn prefetch(&self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            // SAFETY: a prefetch is a hint; it reads nothing and never faults, whatever the
+            // address (and SSE is in every x86_64 CPU).
+            let p = |ptr: *const u8| unsafe { _mm_prefetch::<_MM_HINT_T0>(ptr.cast()) };
+            p(self.hits.as_ptr().cast());
+            p(self.spans.as_ptr().cast());
+            p(self.pref_spans.as_ptr().cast());
+            p(self.text.as_ptr());
+        }
+    }
+
     fn clear(&mut self) {
         self.pref_searched = false;
         self.pref_matched = false;
