@@ -249,7 +249,7 @@ impl std::fmt::Debug for DateDetector {
 /// fail2ban's `%ExY` for this machine's current year (fail2ban computes it from the real
 /// clock when it is loaded, whatever test clock is set later).
 fn ex_year() -> String {
-    let year = jiff::Zoned::now().year();
+    let year = jiff::Timestamp::now().to_zoned(tz::system()).year();
     templates::year_regex(i32::from(year))
 }
 
