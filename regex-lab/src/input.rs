@@ -14,6 +14,7 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use flate2::bufread::MultiGzDecoder;
@@ -56,23 +57,43 @@ impl Source {
 /// gzip's magic bytes: compressed input is recognised by content, not by name.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// Bounds of one read, in bytes: it is sized to what the batch still wants (see
+/// [`LineReader::read_lines`]), so that little is read past the batch's last line.
+const MIN_READ: usize = 8 << 10;
+const MAX_READ: usize = 256 << 10;
+
 /// Reads one [`Source`] line by line; see the module docs for the rules.
 pub struct LineReader {
     source: Source,
-    inner: Box<dyn BufRead + Send>,
-    /// The start of a line whose end is not read yet.
-    raw: Vec<u8>,
+    from: Feed,
+    /// Bytes read but not made lines yet: the start of a line whose end is not read yet, and
+    /// whole lines read past the last batch's limits.
+    pending: Vec<u8>,
     /// Physical line number of the last line returned (1-based), for messages.
     line_no: u64,
+    /// Bytes and lines made so far, to size the next read.
+    seen: (u64, u64),
     compressed: bool,
+}
+
+/// Where a [`LineReader`]'s bytes come from.
+enum Feed {
+    /// A plain file or stdin, read straight into the batch's text: no buffer in between.
+    /// Copying through a 64 KiB buffer took a pass over the input and a share of the cache
+    /// the batches need: reading directly runs 1.6% fewer instructions with 8% fewer L1
+    /// data misses (cachegrind, 100k sshd lines, one thread). A 256 KiB buffer cost 15%
+    /// more time than a 64 KiB one.
+    Fd(Option<File>),
+    /// Anything else (gzip, tests): through its own buffer.
+    Buffered(Box<dyn BufRead + Send>),
 }
 
 impl LineReader {
     /// Opens `source`; a missing, unreadable or non-regular path is an error naming it.
     pub fn open(source: &Source) -> Result<LineReader, Error> {
         let io_err = |e: io::Error| Error::Io { path: source.path(), source: e };
-        let mut inner: Box<dyn BufRead + Send> = match source {
-            Source::Stdin => Box::new(BufReader::with_capacity(1 << 16, io::stdin())),
+        let file = match source {
+            Source::Stdin => None,
             Source::Path(p) => {
                 let file = File::open(p).map_err(io_err)?;
                 if file.metadata().map_err(io_err)?.is_dir() {
@@ -81,29 +102,52 @@ impl LineReader {
                         "is a directory; give the log files in it",
                     )));
                 }
-                Box::new(BufReader::with_capacity(1 << 16, file))
+                Some(file)
             }
         };
-        let compressed = inner.fill_buf().map_err(io_err)?.starts_with(&GZIP_MAGIC);
-        if compressed {
-            inner = Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(inner)));
-        }
-        Ok(LineReader {
+        let mut r = LineReader {
             source: source.clone(),
-            inner,
-            raw: Vec::with_capacity(256),
+            from: Feed::Fd(file),
+            pending: Vec::new(),
             line_no: 0,
-            compressed,
-        })
+            seen: (0, 0),
+            compressed: false,
+        };
+        // The first bytes say whether it is gzip.
+        let mut head = Vec::with_capacity(MIN_READ);
+        while head.len() < GZIP_MAGIC.len() {
+            if r.read_more(&mut head, MIN_READ).map_err(io_err)? == 0 {
+                break;
+            }
+        }
+        r.compressed = head.starts_with(&GZIP_MAGIC);
+        if r.compressed {
+            let Feed::Fd(file) = std::mem::replace(&mut r.from, Feed::Fd(None)) else {
+                unreachable!("opened as a file descriptor")
+            };
+            let rest: Box<dyn Read + Send> = match file {
+                Some(f) => Box::new(f),
+                None => Box::new(io::stdin()),
+            };
+            let raw = BufReader::with_capacity(1 << 16, io::Cursor::new(head).chain(rest));
+            r.from = Feed::Buffered(Box::new(BufReader::with_capacity(
+                1 << 16,
+                MultiGzDecoder::new(raw),
+            )));
+        } else {
+            r.pending = head;
+        }
+        Ok(r)
     }
 
     /// Reads from any reader (tests, embedded data).
     pub fn from_reader(name: &str, r: impl Read + Send + 'static) -> LineReader {
         LineReader {
             source: Source::Path(PathBuf::from(name)),
-            inner: Box::new(BufReader::new(r)),
-            raw: Vec::new(),
+            from: Feed::Buffered(Box::new(BufReader::new(r))),
+            pending: Vec::new(),
             line_no: 0,
+            seen: (0, 0),
             compressed: false,
         }
     }
@@ -122,12 +166,53 @@ impl LineReader {
         self.line_no
     }
 
+    /// Appends up to about `want` bytes of input to `v`; returns how many (0: the end).
+    fn read_more(&mut self, v: &mut Vec<u8>, want: usize) -> io::Result<usize> {
+        match &mut self.from {
+            Feed::Fd(file) => {
+                let fd = file.as_ref().map_or(libc::STDIN_FILENO, |f| f.as_raw_fd());
+                v.reserve(want);
+                loop {
+                    // SAFETY: `read(2)` writes at most `want` bytes into the reserved, unused
+                    // capacity of `v`; exactly the `n` it reports are then made part of `v`.
+                    let n = unsafe { libc::read(fd, v.as_mut_ptr().add(v.len()).cast(), want) };
+                    if n >= 0 {
+                        let n = n as usize;
+                        // SAFETY: the `n` bytes past the old length were just written.
+                        unsafe { v.set_len(v.len() + n) };
+                        return Ok(n);
+                    }
+                    let e = io::Error::last_os_error();
+                    if e.kind() != io::ErrorKind::Interrupted {
+                        return Err(e);
+                    }
+                }
+            }
+            Feed::Buffered(inner) => loop {
+                match inner.fill_buf() {
+                    Ok(buf) => {
+                        let n = buf.len().min(want);
+                        v.extend_from_slice(&buf[..n]);
+                        inner.consume(n);
+                        return Ok(n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            },
+        }
+    }
+
     /// Appends the next lines to `text`, each followed by `"\n"`, and the end of each (where
     /// its `"\n"` is; the next line starts after it) to `ends`, until `ends` holds `max_lines`
     /// or `text` at least `max_bytes`. Returns false once the input is exhausted.
     ///
     /// Why the `"\n"`: the regexes see a line's text followed by `"\n"`, which is then a
     /// slice of `text` rather than a copy (see [`crate::line::Searcher::run_line`]).
+    ///
+    /// The input is read into `text` itself, sized to what the batch still wants; lines kept
+    /// as they are (the common case: no `\r`, not empty, no `#`, UTF-8) stay where they
+    /// landed and are checked for UTF-8 in one pass per read.
     pub fn read_lines(
         &mut self,
         text: &mut String,
@@ -135,106 +220,123 @@ impl LineReader {
         max_lines: usize,
         max_bytes: usize,
     ) -> Result<bool, Error> {
-        let io_err = |e: io::Error, s: &Source| Error::Io { path: s.path(), source: e };
-        while ends.len() < max_lines && text.len() < max_bytes {
-            let buf = match self.inner.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_err(e, &self.source)),
-            };
-            if buf.is_empty() {
-                // A last line ending in `\r` counts; one without any line end is dropped.
-                if matches!(self.raw.last(), Some(b'\r')) {
-                    self.line_no += 1;
-                    if let Some(bytes) = tested(&self.raw) {
-                        push_line(text, ends, bytes);
+        // Worked on as bytes: `v[..valid]` is always UTF-8, and only that part goes back into
+        // `text`, so that `text` stays a `String` even if this returns early.
+        let mut v = std::mem::take(text).into_bytes();
+        let mut valid = v.len();
+        let (lines_before, bytes_before) = (ends.len(), valid);
+        v.append(&mut self.pending);
+        // Where a `\n` may be: not in the start of a line read before.
+        let mut unseen = valid;
+        let result = loop {
+            if self.take_lines(&mut v, &mut valid, unseen, ends, max_lines, max_bytes) {
+                break Ok(true);
+            }
+            unseen = v.len();
+            // `v[valid..]` is the start of a line: read on.
+            let (bytes, lines) = self.seen;
+            let per_line = bytes.checked_div(lines).map_or(128, |b| b as usize + 1);
+            let left = max_lines.saturating_sub(ends.len()).max(1);
+            let want = (left * per_line).clamp(MIN_READ, MAX_READ);
+            match self.read_more(&mut v, want) {
+                Ok(0) => {
+                    // A last line ending in `\r` counts; one without any line end is dropped.
+                    if v.len() > valid && v.last() == Some(&b'\r') {
+                        self.line_no += 1;
+                        if let Some(end) = tested(&v[valid..]).map(<[u8]>::len) {
+                            v.truncate(valid + end);
+                            v.push(b'\n');
+                            ends.push(v.len() - 1);
+                            valid = checked(&mut v, valid, ends, ends.len() - 1);
+                        }
                     }
+                    v.truncate(valid);
+                    break Ok(false);
                 }
-                self.raw.clear();
-                return Ok(false);
+                Ok(_) => {}
+                Err(e) => break Err(Error::Io { path: self.source.path(), source: e }),
             }
-            if self.raw.is_empty() {
-                // The whole lines at the head of the buffer, in one go.
-                let n = bulk(buf, &mut self.line_no, text, ends, max_lines, max_bytes);
-                if n > 0 {
-                    self.inner.consume(n);
-                    continue;
-                }
+        };
+        self.pending.extend_from_slice(&v[valid..]);
+        v.truncate(valid);
+        self.seen.0 += (valid - bytes_before) as u64;
+        self.seen.1 += (ends.len() - lines_before) as u64;
+        // SAFETY: `v[..valid]` is UTF-8 (see `take_lines` and `checked`).
+        *text = unsafe { String::from_utf8_unchecked(v) };
+        result
+    }
+
+    /// Makes lines of the whole lines in `v[*valid..]`, in place, until the limits of
+    /// [`LineReader::read_lines`]; returns true if a limit stopped it. After it, `v[..*valid]`
+    /// holds the lines (UTF-8, each with its `\n`) and `v[*valid..]` what is left. There is
+    /// no `\n` before `unseen` (a long line is not searched again after each read).
+    fn take_lines(
+        &mut self,
+        v: &mut Vec<u8>,
+        valid: &mut usize,
+        unseen: usize,
+        ends: &mut Vec<usize>,
+        max_lines: usize,
+        max_bytes: usize,
+    ) -> bool {
+        let first = ends.len();
+        // Lines are read at `r` and written at `w`: the same place until one is dropped or
+        // shortened.
+        let (mut r, mut w) = (*valid, *valid);
+        let mut full = false;
+        let mut from = unseen.max(r);
+        while let Some(i) = memchr::memchr(b'\n', &v[from..]) {
+            if ends.len() >= max_lines || w >= max_bytes {
+                full = true;
+                break;
             }
-            let Some(i) = memchr::memchr(b'\n', buf) else {
-                // Part of a line: kept until its end arrives.
-                self.raw.extend_from_slice(buf);
-                let n = buf.len();
-                self.inner.consume(n);
-                continue;
-            };
+            let nl = from + i;
             self.line_no += 1;
-            let line: &[u8] = if self.raw.is_empty() {
-                &buf[..=i]
+            let line = &v[r..nl];
+            let len = if !line.is_empty() && line[0] != b'#' && line[line.len() - 1] != b'\r' {
+                Some(line.len())
             } else {
-                self.raw.extend_from_slice(&buf[..=i]);
-                &self.raw
+                tested(&v[r..=nl]).map(<[u8]>::len)
             };
-            if let Some(bytes) = tested(line) {
-                push_line(text, ends, bytes);
+            if let Some(len) = len {
+                if w != r {
+                    v.copy_within(r..r + len, w);
+                }
+                v[w + len] = b'\n';
+                ends.push(w + len);
+                w += len + 1;
             }
-            self.raw.clear();
-            self.inner.consume(i + 1);
+            r = nl + 1;
+            from = r;
         }
-        Ok(true)
+        if w != r {
+            v.copy_within(r.., w);
+            v.truncate(w + (v.len() - r));
+        }
+        // Everything from the old `valid` to `w` is lines: one UTF-8 check for all of them.
+        let rest = v.split_off(w);
+        *valid = checked(v, *valid, ends, first);
+        v.extend_from_slice(&rest);
+        full
     }
 }
 
-/// Appends the whole lines at the start of `buf` (within the limits of
-/// [`LineReader::read_lines`], counting them in `line_no`) and returns how many bytes they took. Lines kept as they
-/// are (the common case: no `\r`, not empty, no `#`) are copied together with their
-/// `\n`s, one copy and one UTF-8 check per run of them, instead of one per line.
-fn bulk(
-    buf: &[u8],
-    line_no: &mut u64,
-    text: &mut String,
-    ends: &mut Vec<usize>,
-    max_lines: usize,
-    max_bytes: usize,
-) -> usize {
-    // `buf[seg..pos]` holds kept lines not copied yet, the first of them `ends[first]`.
-    let (mut seg, mut pos, mut first) = (0, 0, ends.len());
-    for nl in memchr::memchr_iter(b'\n', buf) {
-        if ends.len() >= max_lines || text.len() + (pos - seg) >= max_bytes {
-            break;
-        }
-        *line_no += 1;
-        let line = &buf[pos..nl];
-        if !line.is_empty() && line[0] != b'#' && line[line.len() - 1] != b'\r' {
-            ends.push(text.len() + (nl - seg));
-        } else {
-            flush(text, ends, first, &buf[seg..pos]);
-            if let Some(bytes) = tested(&buf[pos..=nl]) {
-                push_line(text, ends, bytes);
-            }
-            (seg, first) = (nl + 1, ends.len());
-        }
-        pos = nl + 1;
-    }
-    flush(text, ends, first, &buf[seg..pos]);
-    pos
-}
-
-/// Appends `run` (kept lines, each with its `\n`, whose ends from `ends[first..]` assume it
-/// is copied as is). Bytes that are not UTF-8 change the lengths: those lines are then
-/// appended one by one, decoded.
-fn flush(text: &mut String, ends: &mut Vec<usize>, first: usize, run: &[u8]) {
-    match std::str::from_utf8(run) {
-        Ok(s) => text.push_str(s),
-        Err(_) => {
-            ends.truncate(first);
-            // `\n` never belongs to an invalid sequence: decoding line by line is decoding
-            // the whole.
-            for line in run.split_inclusive(|&b| b == b'\n') {
-                push_line(text, ends, &line[..line.len() - 1]);
-            }
+/// Checks that `v[from..]` (lines whose ends are `ends[first..]`) is UTF-8; if not, decodes
+/// each of those lines as Python's `decode('utf-8', 'replace')` does, which changes the
+/// lengths, and fixes their ends. Returns `v.len()`: everything is UTF-8 now.
+fn checked(v: &mut Vec<u8>, from: usize, ends: &mut Vec<usize>, first: usize) -> usize {
+    if std::str::from_utf8(&v[from..]).is_err() {
+        let lines = v.split_off(from);
+        ends.truncate(first);
+        // `\n` never belongs to an invalid sequence: decoding line by line is decoding
+        // the whole.
+        for line in lines.split_inclusive(|&b| b == b'\n') {
+            v.extend_from_slice(String::from_utf8_lossy(&line[..line.len() - 1]).as_bytes());
+            ends.push(v.len());
+            v.push(b'\n');
         }
     }
+    v.len()
 }
 
 /// A raw line (with its line end) as fail2ban-regex tests it: trailing `\r` and `\n`
@@ -243,17 +345,6 @@ fn tested(raw: &[u8]) -> Option<&[u8]> {
     let end = raw.iter().rposition(|&b| b != b'\n' && b != b'\r').map_or(0, |i| i + 1);
     let bytes = &raw[..end];
     (!bytes.is_empty() && bytes[0] != b'#').then_some(bytes)
-}
-
-/// Appends a line (`bytes` decoded as Python's `decode('utf-8', 'replace')` does) and its
-/// `\n`, and records its end.
-fn push_line(text: &mut String, ends: &mut Vec<usize>, bytes: &[u8]) {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => text.push_str(s),
-        Err(_) => text.push_str(&String::from_utf8_lossy(bytes)),
-    }
-    ends.push(text.len());
-    text.push('\n');
 }
 
 #[cfg(test)]
@@ -333,6 +424,50 @@ mod tests {
         let (mut text, mut ends) = (String::new(), Vec::new());
         assert!(!r.read_lines(&mut text, &mut ends, 10, 1 << 20).unwrap());
         assert_eq!((text.as_str(), ends.as_slice()), ("a\n", &[1][..]));
+    }
+
+    /// A file read straight into the batches (reads sized to the batch, lines straddling
+    /// reads, a line longer than any read) gives the lines a buffered reader gives.
+    #[test]
+    fn direct_reads_give_the_same_lines() {
+        let mut data = Vec::new();
+        let mut seed = 7u64;
+        for i in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let line: &[u8] = match seed % 16 {
+                0 => b"",
+                1 => b"# comment",
+                2 => b"crlf\r",
+                3 => b"bad \xff\xfe byte",
+                4 => b"  ",
+                _ => b"Nov 25 20:44:19 host sshd[1234]: Failed password for root from 192.0.2.1",
+            };
+            data.extend_from_slice(line);
+            data.extend(std::iter::repeat_n(b'x', (seed % 300) as usize));
+            if i == 10_000 {
+                data.extend(std::iter::repeat_n(b'y', 3 * MAX_READ));
+            }
+            data.push(b'\n');
+        }
+        data.extend_from_slice(b"last\r");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.log");
+        std::fs::write(&path, &data).unwrap();
+        let want = read_all(
+            LineReader::from_reader("t", Chunked(io::Cursor::new(data), 999)),
+            512,
+            1 << 18,
+        );
+        assert!((15_000..20_000).contains(&want.len()), "most lines kept: {}", want.len());
+        for (max_lines, max_bytes) in [(1, 1 << 20), (512, 1 << 18), (100_000, 1 << 30), (512, 100)]
+        {
+            let r = LineReader::open(&Source::Path(path.clone())).unwrap();
+            assert!(!r.is_compressed());
+            let got = read_all(r, max_lines, max_bytes);
+            assert!(got == want, "{max_lines} lines or {max_bytes} bytes");
+        }
     }
 
     #[test]
