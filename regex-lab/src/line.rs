@@ -27,7 +27,7 @@ use crate::prefilter::Scratch;
 
 mod searches;
 use searches::Span;
-pub use searches::{BatchLine, LineMatches, Searcher};
+pub use searches::{BatchLine, LineMatches, Searched, Searcher};
 
 /// A line as fail2ban buffers it: `(text before the date, date text, text after the date)`.
 /// Regexes see `pre + post`; [`TupleLine::serial`] is the line's number in the run (1-based).
@@ -767,12 +767,13 @@ impl LineProcessor {
     /// filter's `datepattern` that has seen the same lines (shared by filters, or run ahead on
     /// another thread). `searched`: this filter's [`Searcher`] already ran on the line with
     /// that date cut out (`line[..start] + line[end..]`, the whole line without a date); it is
-    /// used unless the line turns out to reuse the last date (its aborted searches and ignoreregex hits are moved out).
+    /// used unless the line turns out to reuse the last date (its aborted searches and
+    /// ignoreregex hits are moved out).
     pub fn process_found(
         &mut self,
         line: &str,
         hit: Option<DateHit>,
-        searched: Option<&mut LineMatches>,
+        searched: Option<Searched<'_>>,
     ) -> &LineResult {
         // "now" is read only for lines without a usable date (fail2ban reads the clock then).
         let now = self.now;
@@ -819,8 +820,8 @@ impl LineProcessor {
         let (f, core) = (&*self.filter, &mut self.core);
         match searched {
             // Most lines of most filters in a many-filter replay.
-            Some(m) if core.counting.is_some() && m.found_nothing() => {
-                core.apply_nothing(f, m, date)
+            Some(s) if core.counting.is_some() && s.matches.found_nothing() => {
+                core.apply_nothing(f, s.matches, date)
             }
             searched => find(&mut self.searcher, &mut self.matches, f, core, cur, date, searched),
         }
@@ -855,18 +856,19 @@ fn find(
     core: &mut Core,
     cur: Cur<'_>,
     date: Option<f64>,
-    searched: Option<&mut LineMatches>,
+    searched: Option<Searched<'_>>,
 ) {
     match searcher {
         Some(searcher) => {
-            let m = match searched {
-                Some(m) => m,
+            let found = match searched {
+                Some(s) => s,
                 None => {
                     searcher.run(cur.pre, cur.post, scratch);
-                    scratch
+                    // Its texts are copies: no line is needed.
+                    Searched { matches: scratch, line_nl: "" }
                 }
             };
-            core.apply(f, cur, date, m);
+            core.apply(f, cur, date, found);
         }
         None => core.find_failure(f, cur, date),
     }
@@ -966,11 +968,12 @@ impl Core {
 
     /// A single line (`maxlines = 1`): what its searches found (`m`) applied to
     /// the run's state: MLFID merges, failure ids, the verdict.
-    fn apply(&mut self, f: &Filter, cur: Cur<'_>, date: Option<f64>, m: &mut LineMatches) {
+    fn apply(&mut self, f: &Filter, cur: Cur<'_>, date: Option<f64>, found: Searched<'_>) {
         self.begin(date);
+        let Searched { matches: m, line_nl } = found;
         let pref = f.prefregex();
         let pref_groups = |m: &LineMatches| match pref {
-            Some(p) => groups_from(p, |g| m.pref_span(g), m.pref_text()),
+            Some(p) => groups_from(p, |g| m.pref_span(g), m.pref_text(line_nl)),
             None => FailData::default(),
         };
         if m.pref_searched {
@@ -987,7 +990,7 @@ impl Core {
             self.result.ignore_hits.append(&mut m.ignore_hits);
         }
         if let Some(c) = &mut self.counting {
-            c.apply(f, m, &mut self.result.regex_hits);
+            c.apply(f, m, line_nl, &mut self.result.regex_hits);
             self.verdict(f, m.line_ignored);
             return;
         }
@@ -997,7 +1000,7 @@ impl Core {
         for k in 0..m.hits.len() {
             let hit = m.hits[k];
             let fr = &f.failregex()[hit.regex];
-            let mut fail = groups_from(fr, |g| m.span(hit.from, g), m.fail_text());
+            let mut fail = groups_from(fr, |g| m.span(hit.from, g), m.fail_text(line_nl));
             if pref.is_some() {
                 let pre = pre.get_or_insert_with(|| {
                     let mut g = pref_groups(m);
@@ -1232,7 +1235,7 @@ impl Core {
 
 impl Counting {
     /// The count-only `apply` of a line's failregex hits: per hit, its [`RegexHit`].
-    fn apply(&mut self, f: &Filter, m: &LineMatches, out: &mut Vec<RegexHit>) {
+    fn apply(&mut self, f: &Filter, m: &LineMatches, line_nl: &str, out: &mut Vec<RegexHit>) {
         let Counting { fail, conns, held } = self;
         let mut now = None;
         for hit in &m.hits {
@@ -1240,7 +1243,7 @@ impl Counting {
             let get = |s: Source| s.value(spans, &m.pref_spans);
             let text = |(v, from_pref): (Slot, bool)| match v {
                 Slot::Span(s, e) => {
-                    let t = if from_pref { m.pref_text() } else { m.fail_text() };
+                    let t = if from_pref { m.pref_text(line_nl) } else { m.fail_text(line_nl) };
                     Some(&t[s as usize..e as usize])
                 }
                 _ => None,

@@ -43,7 +43,7 @@ use crate::engine::Captures;
 use crate::error::Error;
 use crate::filter::Filter;
 use crate::input::LineReader;
-use crate::line::{BatchLine, LineMatches, LineProcessor, Searcher};
+use crate::line::{BatchLine, LineMatches, LineProcessor, Searched, Searcher};
 use crate::multiline::CoarseTime;
 use crate::report::Counts;
 use screen::Screening;
@@ -178,7 +178,7 @@ fn run_inline(
                     let f = job.proc.filter();
                     let line = BatchLine { text_nl: line_nl, date, ascii };
                     screen::run_line(v, f, searcher, &mut pref_caps[j], line, m);
-                    m
+                    Searched { matches: m, line_nl }
                 });
                 let r = job.proc.process_found(line, hit, searched);
                 job.counts.add(r, line);
@@ -503,14 +503,14 @@ impl State<'_, '_> {
         for (j, job) in self.jobs.iter_mut().enumerate() {
             let mut start = 0;
             for (k, &end) in ends.iter().enumerate() {
-                let line = &text[start..end];
+                let (line, line_nl) = (&text[start..end], &text[start..=end]);
                 start = end + 1;
                 let date = &dates[job.group][k];
                 if let Some(m) = matches[j].get(k + PREFETCH_LINES) {
                     m.prefetch();
                 }
                 let searched = match matches[j].get_mut(k) {
-                    Some(m) if date.same => Some(m),
+                    Some(m) if date.same => Some(Searched { matches: m, line_nl }),
                     _ => None,
                 };
                 let r = job.proc.process_found(line, date.hit.clone(), searched);

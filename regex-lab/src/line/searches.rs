@@ -26,8 +26,11 @@ pub struct LineMatches {
     /// The texts the groups refer to, kept only when a hit or the report needs them: the
     /// prefregex's (`text[..split]`, the line's `pre + post + "\n"`), and the failregexes'
     /// (`text[fail.0..fail.1]`): the prefregex's `content` (a suffix of the prefregex's text,
-    /// or a copy after it), else the prefregex's text.
+    /// or a copy after it), else the prefregex's text. `text` is a copy, or (`in_line`) the
+    /// searched batch line from that byte on: the usual case, whose copy was most of the
+    /// memory a batch's searches wrote.
     pub(super) text: String,
+    pub(super) in_line: Option<usize>,
     pub(super) split: usize,
     pub(super) fail: (usize, usize),
     /// The prefregex matched and its groups are reported (fail2ban-regex `-v`).
@@ -64,9 +67,9 @@ fn widen(s: Span) -> Option<(usize, usize)> {
 }
 
 impl LineMatches {
-    /// Asks the CPU to start loading what applying these matches reads first (the hits,
-    /// their spans and text: four heap blocks, last written by whichever worker searched the
-    /// line), a few lines ahead. The sequencing waited on those loads: prefetching cut a
+    /// Asks the CPU to start loading what applying these matches reads first (the hits and
+    /// their spans: heap blocks last written by whichever worker searched the line), a few
+    /// lines ahead. The sequencing waited on those loads: prefetching cut a
     /// parallel replay's CPU time by 2-5% (interleaved runs, 1M-line sshd benchmark).
     #[inline]
     pub fn prefetch(&self) {
@@ -79,7 +82,6 @@ impl LineMatches {
             p(self.hits.as_ptr().cast());
             p(self.spans.as_ptr().cast());
             p(self.pref_spans.as_ptr().cast());
-            p(self.text.as_ptr());
         }
     }
 
@@ -87,6 +89,7 @@ impl LineMatches {
         self.pref_searched = false;
         self.pref_matched = false;
         self.text.clear();
+        self.in_line = None;
         self.split = 0;
         self.fail = (0, 0);
         self.pref_groups_wanted = false;
@@ -119,14 +122,23 @@ impl LineMatches {
             && !(self.pref_matched && self.pref_groups_wanted)
     }
 
+    /// The kept texts (see [`LineMatches::text`]); `line_nl` is the line the searches were
+    /// made on, with its `"\n"` (see [`Searched`]).
+    fn kept<'a>(&'a self, line_nl: &'a str) -> &'a str {
+        match self.in_line {
+            Some(from) => &line_nl[from..],
+            None => &self.text,
+        }
+    }
+
     /// The prefregex's text.
-    pub(super) fn pref_text(&self) -> &str {
-        &self.text[..self.split]
+    pub(super) fn pref_text<'a>(&'a self, line_nl: &'a str) -> &'a str {
+        &self.kept(line_nl)[..self.split]
     }
 
     /// The failregexes' text.
-    pub(super) fn fail_text(&self) -> &str {
-        &self.text[self.fail.0..self.fail.1]
+    pub(super) fn fail_text<'a>(&'a self, line_nl: &'a str) -> &'a str {
+        &self.kept(line_nl)[self.fail.0..self.fail.1]
     }
 
     /// Span of the `k`-th named group of the prefregex match.
@@ -138,6 +150,13 @@ impl LineMatches {
     pub(super) fn span(&self, from: usize, k: usize) -> Option<(usize, usize)> {
         widen(self.spans.get(from + k).copied().flatten())
     }
+}
+
+/// A line's searches as a replay made them ([`Searcher::run_line`]), and that line, with its
+/// `"\n"`: the texts their groups refer to may be part of it.
+pub struct Searched<'a> {
+    pub matches: &'a mut LineMatches,
+    pub line_nl: &'a str,
 }
 
 /// A line as a replay's batches hold it, for [`Searcher::run_line`].
@@ -217,7 +236,7 @@ impl Searcher {
         self.text0.push_str(post);
         self.text0.push('\n');
         let text0 = std::mem::take(&mut self.text0);
-        self.search(&text0, ascii.then(|| Subject::ascii_line(&text0)), out);
+        self.search(&text0, ascii.then(|| Subject::ascii_line(&text0)), None, out);
         self.text0 = text0;
     }
 
@@ -230,7 +249,7 @@ impl Searcher {
         debug_assert!(text_nl.ends_with('\n'));
         if start == 0 {
             let text0 = &text_nl[end..];
-            self.search(text0, ascii.then(|| Subject::ascii_line(text0)), out);
+            self.search(text0, ascii.then(|| Subject::ascii_line(text0)), Some(end), out);
         } else {
             let line = &text_nl[..text_nl.len() - 1];
             self.run_cut(&line[..start], &line[end..], ascii, out);
@@ -238,8 +257,14 @@ impl Searcher {
     }
 
     /// The searches, on the prefregex's text `text0` (`pre + post + "\n"`), whose facts for
-    /// PCRE2 may be `known`.
-    fn search<'t>(&mut self, text0: &'t str, known: Option<Subject<'t>>, out: &mut LineMatches) {
+    /// PCRE2 may be `known`; `in_line`: `text0` is the searched line from that byte on.
+    fn search<'t>(
+        &mut self,
+        text0: &'t str,
+        known: Option<Subject<'t>>,
+        in_line: Option<usize>,
+        out: &mut LineMatches,
+    ) {
         out.clear();
         // Fields apart: the filter is borrowed, never cloned per line (its `Arc` counter is
         // shared with other threads).
@@ -338,21 +363,29 @@ impl Searcher {
             }
         }
 
-        // Keep what the groups refer to.
+        // Keep what the groups refer to: `text0`, the searched line itself or a copy, and
+        // `content`, usually a suffix of `text0` (the same memory, not copied again).
         if !out.hits.is_empty() || out.pref_groups_wanted {
-            out.text.push_str(text0);
             out.split = text0.len();
             out.fail = (0, text0.len());
+            let mut content_copied = false;
             if let Some(c) = content {
-                // Usually `content` ends the line: a suffix of `text0` (the same memory), not
-                // copied again.
                 let (t0, ct) =
                     (text0.as_bytes().as_ptr_range(), c.text().as_bytes().as_ptr_range());
                 if ct.end == t0.end && t0.start <= ct.start {
                     out.fail = (text0.len() - c.text().len(), text0.len());
                 } else {
-                    out.text.push_str(c.text());
-                    out.fail = (text0.len(), out.text.len());
+                    content_copied = true;
+                }
+            }
+            match in_line {
+                Some(from) if !content_copied => out.in_line = Some(from),
+                _ => {
+                    out.text.push_str(text0);
+                    if let (true, Some(c)) = (content_copied, content) {
+                        out.text.push_str(c.text());
+                        out.fail = (text0.len(), out.text.len());
+                    }
                 }
             }
             if let (Some(pref), Some(caps)) = (f.prefregex(), pref_caps.as_ref()) {
@@ -431,17 +464,24 @@ mod tests {
             ("D h d[1]: ", 0, 1),
             ("no match at all", 0, 1),
         ];
-        let mut hit = 0;
+        let (mut hit, mut in_line) = (0, 0);
         for (line, start, end) in lines {
             let (mut a, mut b) = (LineMatches::default(), LineMatches::default());
             s.run(&line[..start], &line[end..], &mut a);
             let text_nl = format!("{line}\n");
             let ascii = text_nl.is_ascii();
             s.run_line(BatchLine { text_nl: &text_nl, date: (start, end), ascii }, &mut b);
+            // The same texts, copied or in the line; then the same everything.
+            assert_eq!(a.in_line, None);
+            assert_eq!(a.pref_text(""), b.pref_text(&text_nl), "{line:?}");
+            assert_eq!(a.fail_text(""), b.fail_text(&text_nl), "{line:?}");
+            in_line += usize::from(b.in_line.is_some());
+            (b.text, b.in_line) = (a.text.clone(), None);
             assert_eq!(format!("{a:?}"), format!("{b:?}"), "{line:?}");
             assert!(a.pref_searched, "{line:?}");
             hit += usize::from(!a.hits.is_empty());
         }
         assert_eq!(hit, 4, "the lines above are meant to hit four times");
+        assert_eq!(in_line, 2, "two lines kept without a copy (date first, content to the end)");
     }
 }
