@@ -166,23 +166,37 @@ const CLOCK_EVERY: u32 = 64;
 /// the confirming selector does it on its own state; the anchors it records for the next
 /// line depend only on the line and where the date is, so they travel in the record.
 ///
-/// `Copy`, so that recording and replaying it is a plain copy.
+/// `Copy` and compact (112 bytes: positions as `u32`, template ids as `u16`/`u32`): a
+/// parallel replay records one per line per date group, and the sequencing reads it back,
+/// so it is a share of the memory a batch occupies. A decision with a position beyond
+/// `u32::MAX` chars is not recorded (the sequencing then detects that line itself).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FastWin {
-    tid: usize,
+    tid: u16,
+    /// For a sole-match decision: the last winner's template (`FAR`: none).
+    sole: Option<u32>,
     /// For a scan decision: the last winner's slot and template, and the templates of the
     /// slots up to the winner.
     scan: Option<Scan>,
-    /// For a sole-match decision: the last winner's template (`FAR`: none).
-    sole: Option<usize>,
     /// The state decided on: the last winner's anchors before this line.
-    last_pos: Anchor,
-    last_end: Anchor,
+    last_pos: Mark,
+    last_end: Mark,
     /// The winner's anchors in this line (its distance is `pos.0`).
-    pos: Anchor,
-    end: Anchor,
+    pos: Mark,
+    end: Mark,
     /// What converting the date did to the mktime memory (set by `DateDetector::detect`).
     pub(crate) local: LocalEffect,
+}
+
+/// An [`Anchor`] as a [`FastWin`] records it.
+type Mark = (u32, Option<char>, Option<char>);
+
+fn mark(a: Anchor) -> Option<Mark> {
+    Some((u32::try_from(a.0).ok()?, a.1, a.2))
+}
+
+fn anchor(m: Mark) -> Anchor {
+    (m.0 as usize, m.1, m.2)
 }
 
 /// The longest scan a [`FastWin`] records.
@@ -190,8 +204,8 @@ const SCAN_MAX: usize = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Scan {
-    last_idx: usize,
-    last_tid: usize,
+    last_idx: u32,
+    last_tid: u32,
     slots: [u16; SCAN_MAX],
     len: u8,
 }
@@ -316,7 +330,7 @@ impl Selector {
         let n = self.slots.len();
         self.fast = None;
         // A quick decision, recorded once the winner's anchors are known: (scan, sole).
-        let mut quick: Option<(Option<Scan>, Option<usize>)> = None;
+        let mut quick: Option<(Option<Scan>, Option<u32>)> = None;
         let mut candidate: Option<Candidate> = None;
         let mut skip = FAR;
         // (slot index, distance, end) of the winner; its spans are in `caps` unless it is the
@@ -381,8 +395,13 @@ impl Selector {
                             slots[k] = s.tid as u16;
                         }
                         let last_tid = self.slots.get(self.last_idx).map_or(FAR, |s| s.tid);
-                        let scan =
-                            Scan { last_idx: self.last_idx, last_tid, slots, len: i as u8 + 1 };
+                        // Both at most `FAR`.
+                        let scan = Scan {
+                            last_idx: self.last_idx as u32,
+                            last_tid: last_tid as u32,
+                            slots,
+                            len: i as u8 + 1,
+                        };
                         quick = Some((Some(scan), None));
                     }
                     break;
@@ -423,7 +442,7 @@ impl Selector {
                 *spans = c.spans;
                 if matches == 1 {
                     let sole = self.slots.get(self.last_idx).map_or(FAR, |s| s.tid);
-                    quick = Some((None, Some(sole)));
+                    quick = Some((None, Some(sole as u32)));
                 }
                 (c.idx, c.dist, c.end)
             }
@@ -431,7 +450,7 @@ impl Selector {
         let tid = self.slots[i].tid;
         let (pos, end) = anchors(&text, dist, end);
         if let Some((scan, sole)) = quick {
-            self.fast = Some(self.fast_win(tid, pos, end, scan, sole));
+            self.fast = self.fast_win(tid, pos, end, scan, sole);
         }
         self.won(i, pos, end, templates);
         Some((tid, shaped))
@@ -474,7 +493,7 @@ impl Selector {
         let ch = |i: usize| b.get(i).map(|&c| char::from(c));
         let (pos, end) = ((0, None, ch(0)), (end, ch(end - 1), ch(end)));
         self.raw_hits[tid] += 1;
-        self.fast = Some(self.fast_win(tid, pos, end, None, None));
+        self.fast = self.fast_win(tid, pos, end, None, None);
         self.won(i, pos, end, templates);
         #[cfg(test)]
         {
@@ -484,25 +503,25 @@ impl Selector {
     }
 
     /// The record of a quick decision for `tid` at `pos..end`, made in this selector's
-    /// current state (its last position and end).
+    /// current state (its last position and end); `None` if it does not fit one.
     fn fast_win(
         &self,
         tid: usize,
         pos: Anchor,
         end: Anchor,
         scan: Option<Scan>,
-        sole: Option<usize>,
-    ) -> FastWin {
-        FastWin {
-            tid,
+        sole: Option<u32>,
+    ) -> Option<FastWin> {
+        Some(FastWin {
+            tid: u16::try_from(tid).ok()?,
             scan,
             sole,
-            last_pos: self.last_pos,
-            last_end: self.last_end,
-            pos,
-            end,
+            last_pos: mark(self.last_pos)?,
+            last_end: mark(self.last_end)?,
+            pos: mark(pos)?,
+            end: mark(end)?,
             local: LocalEffect::Untouched,
-        }
+        })
     }
 
     /// Replays `fw`, a quick decision another selector over the same templates made on
@@ -515,16 +534,17 @@ impl Selector {
         line: &str,
         fw: &FastWin,
     ) -> bool {
-        if self.last_pos != fw.last_pos || self.last_end != fw.last_end {
+        if self.last_pos != anchor(fw.last_pos) || self.last_end != anchor(fw.last_end) {
             return false;
         }
+        let tid = usize::from(fw.tid);
         let last_tid = self.slots.get(self.last_idx).map_or(FAR, |s| s.tid);
         let i = match &fw.scan {
             None if fw.sole.is_some() => {
-                if fw.sole != Some(last_tid) {
+                if fw.sole.map(|t| t as usize) != Some(last_tid) {
                     return false;
                 }
-                match self.slots.iter().position(|s| s.tid == fw.tid) {
+                match self.slots.iter().position(|s| s.tid == tid) {
                     Some(i) => i,
                     None => return false,
                 }
@@ -532,8 +552,8 @@ impl Selector {
             None => self.last_idx,
             Some(scan) => {
                 let len = usize::from(scan.len);
-                let same_last = self.last_idx == scan.last_idx
-                    && self.slots.get(self.last_idx).map_or(FAR, |s| s.tid) == scan.last_tid;
+                let same_last =
+                    self.last_idx == scan.last_idx as usize && last_tid == scan.last_tid as usize;
                 let same_slots = self.slots.len() >= len
                     && self.slots[..len]
                         .iter()
@@ -545,15 +565,16 @@ impl Selector {
                 len - 1
             }
         };
-        if i >= self.slots.len() || self.slots[i].tid != fw.tid {
+        if i >= self.slots.len() || self.slots[i].tid != tid {
             return false;
         }
+        let (pos, end) = (anchor(fw.pos), anchor(fw.end));
         // The anchors are the line's, where the date is: the same whoever computes them.
         if cfg!(test) {
-            assert_eq!(anchors(&Text::new(line), fw.pos.0, fw.end.0), (fw.pos, fw.end));
+            assert_eq!(anchors(&Text::new(line), pos.0, end.0), (pos, end));
         }
-        self.raw_hits[fw.tid] += 1;
-        self.won(i, fw.pos, fw.end, templates);
+        self.raw_hits[tid] += 1;
+        self.won(i, pos, end, templates);
         // `fast` describes `select`'s decisions; this one is recorded already (`fw`).
         self.fast = None;
         true
