@@ -73,6 +73,8 @@ pub struct LineReader {
     line_no: u64,
     /// Bytes and lines made so far, to size the next read.
     seen: (u64, u64),
+    /// The lines the last [`LineReader::read_lines`] appended are all ASCII.
+    ascii: bool,
     compressed: bool,
 }
 
@@ -111,6 +113,7 @@ impl LineReader {
             pending: Vec::new(),
             line_no: 0,
             seen: (0, 0),
+            ascii: true,
             compressed: false,
         };
         // The first bytes say whether it is gzip.
@@ -148,6 +151,7 @@ impl LineReader {
             pending: Vec::new(),
             line_no: 0,
             seen: (0, 0),
+            ascii: true,
             compressed: false,
         }
     }
@@ -164,6 +168,12 @@ impl LineReader {
     /// Physical line number (1-based) of the line last returned.
     pub fn line_no(&self) -> u64 {
         self.line_no
+    }
+
+    /// Whether the lines the last [`LineReader::read_lines`] appended are all ASCII (found
+    /// while checking them for UTF-8, so that a batch's searches need no pass of their own).
+    pub fn appended_ascii(&self) -> bool {
+        self.ascii
     }
 
     /// Appends up to about `want` bytes of input to `v`; returns how many (0: the end).
@@ -224,6 +234,7 @@ impl LineReader {
         // `text`, so that `text` stays a `String` even if this returns early.
         let mut v = std::mem::take(text).into_bytes();
         let mut valid = v.len();
+        self.ascii = true;
         let (lines_before, bytes_before) = (ends.len(), valid);
         v.append(&mut self.pending);
         // Where a `\n` may be: not in the start of a line read before.
@@ -247,7 +258,9 @@ impl LineReader {
                             v.truncate(valid + end);
                             v.push(b'\n');
                             ends.push(v.len() - 1);
-                            valid = checked(&mut v, valid, ends, ends.len() - 1);
+                            let ascii;
+                            (valid, ascii) = checked(&mut v, valid, ends, ends.len() - 1);
+                            self.ascii &= ascii;
                         }
                     }
                     v.truncate(valid);
@@ -315,7 +328,9 @@ impl LineReader {
         }
         // Everything from the old `valid` to `w` is lines: one UTF-8 check for all of them.
         let rest = v.split_off(w);
-        *valid = checked(v, *valid, ends, first);
+        let ascii;
+        (*valid, ascii) = checked(v, *valid, ends, first);
+        self.ascii &= ascii;
         v.extend_from_slice(&rest);
         full
     }
@@ -323,8 +338,12 @@ impl LineReader {
 
 /// Checks that `v[from..]` (lines whose ends are `ends[first..]`) is UTF-8; if not, decodes
 /// each of those lines as Python's `decode('utf-8', 'replace')` does, which changes the
-/// lengths, and fixes their ends. Returns `v.len()`: everything is UTF-8 now.
-fn checked(v: &mut Vec<u8>, from: usize, ends: &mut Vec<usize>, first: usize) -> usize {
+/// lengths, and fixes their ends. Returns `v.len()` (everything is UTF-8 now) and whether
+/// those lines are ASCII, which is checked first (the common case, and ASCII is UTF-8).
+fn checked(v: &mut Vec<u8>, from: usize, ends: &mut Vec<usize>, first: usize) -> (usize, bool) {
+    if v[from..].is_ascii() {
+        return (v.len(), true);
+    }
     if std::str::from_utf8(&v[from..]).is_err() {
         let lines = v.split_off(from);
         ends.truncate(first);
@@ -336,7 +355,7 @@ fn checked(v: &mut Vec<u8>, from: usize, ends: &mut Vec<usize>, first: usize) ->
             v.push(b'\n');
         }
     }
-    v.len()
+    (v.len(), false)
 }
 
 /// A raw line (with its line end) as fail2ban-regex tests it: trailing `\r` and `\n`
@@ -467,6 +486,31 @@ mod tests {
             assert!(!r.is_compressed());
             let got = read_all(r, max_lines, max_bytes);
             assert!(got == want, "{max_lines} lines or {max_bytes} bytes");
+        }
+    }
+
+    /// Whether a read's lines are all ASCII is reported per call, for every source.
+    #[test]
+    fn reads_say_whether_their_lines_are_ascii() {
+        let data = b"plain\nalso plain\nbad \xff\nok\n\xc3\xa9t\xc3\xa9\nlast\n";
+        let want = [true, true, false, true, false, true];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.log");
+        std::fs::write(&path, data).unwrap();
+        let readers = [
+            LineReader::open(&Source::Path(path)).unwrap(),
+            LineReader::from_reader("t", Chunked(io::Cursor::new(data.to_vec()), 3)),
+        ];
+        for mut r in readers {
+            let mut got = Vec::new();
+            let (mut text, mut ends) = (String::new(), Vec::new());
+            while r.read_lines(&mut text, &mut ends, 1, 1 << 20).unwrap() || !ends.is_empty() {
+                got.push(r.appended_ascii());
+                assert_eq!(r.appended_ascii(), text.is_ascii(), "{text:?}");
+                text.clear();
+                ends.clear();
+            }
+            assert_eq!(got, want);
         }
     }
 

@@ -157,7 +157,7 @@ fn run_inline(
     let mut input = Input::new(readers);
     let (mut text, mut ends) = (String::with_capacity(BATCH_BYTES + 4096), Vec::new());
     while input.fill(&mut text, &mut ends, BATCH_LINES) {
-        let ascii = text.is_ascii();
+        let ascii = input.ascii;
         hold_time(jobs, Some(CoarseTime::now()));
         let mut start = 0;
         for &end in &ends {
@@ -199,6 +199,8 @@ struct Batch {
     text: String,
     /// End of each line in `text` (where its `"\n"` is; the next starts after it).
     ends: Vec<usize>,
+    /// Every line is ASCII (see [`Input::ascii`]).
+    ascii: bool,
     /// Per date group, per line.
     dates: Vec<Vec<DateOut>>,
     /// Per job, per line; empty for multi-line jobs.
@@ -242,7 +244,7 @@ fn screening<'a>(
 impl Worker<'_> {
     fn process(&mut self, b: &mut Batch) {
         let n = b.ends.len();
-        let ascii = b.text.is_ascii();
+        let ascii = b.ascii;
         for (g, d) in self.detectors.iter_mut().enumerate() {
             // Written field by field in place: a `DateOut` is ~200 bytes, and building one
             // to push it cost three calls to `memcpy` per line.
@@ -303,6 +305,7 @@ fn run_parallel(
     let free: Vec<Batch> = (0..pool)
         .map(|_| Batch {
             seq: 0,
+            ascii: false,
             text: String::with_capacity(BATCH_BYTES + 4096),
             ends: Vec::with_capacity(lines_per_batch),
             dates: vec![Vec::new(); groups.len()],
@@ -372,12 +375,15 @@ struct Input<'r> {
     current: usize,
     seq: u64,
     bytes: u64,
+    /// The lines of the last fill are all ASCII: the searches' subjects need no check of
+    /// their own (found by the readers' UTF-8 check).
+    ascii: bool,
     stats: Stats,
 }
 
 impl<'r> Input<'r> {
     fn new(readers: &'r mut [LineReader]) -> Input<'r> {
-        Input { readers, current: 0, seq: 0, bytes: 0, stats: Stats::default() }
+        Input { readers, current: 0, seq: 0, bytes: 0, ascii: true, stats: Stats::default() }
     }
 
     /// Replaces `text` and `ends` with the next lines (at most `max_lines`, or about
@@ -386,9 +392,12 @@ impl<'r> Input<'r> {
     fn fill(&mut self, text: &mut String, ends: &mut Vec<usize>, max_lines: usize) -> bool {
         text.clear();
         ends.clear();
+        self.ascii = true;
         while self.current < self.readers.len() && ends.is_empty() {
             let reader = &mut self.readers[self.current];
-            match reader.read_lines(text, ends, max_lines, BATCH_BYTES) {
+            let read = reader.read_lines(text, ends, max_lines, BATCH_BYTES);
+            self.ascii &= reader.appended_ascii();
+            match read {
                 Ok(true) => {}
                 Ok(false) => self.current += 1,
                 Err(e) => {
@@ -449,6 +458,7 @@ impl Shared<'_, '_, '_> {
             return None;
         }
         batch.seq = input.seq;
+        batch.ascii = input.ascii;
         input.seq += 1;
         Some((input.bytes, input.stats.lines))
     }
