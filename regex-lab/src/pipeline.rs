@@ -48,13 +48,15 @@ use crate::multiline::CoarseTime;
 use crate::report::Counts;
 use screen::Screening;
 
-/// Lines per batch: large enough to make the hand-overs negligible, small enough that a
-/// batch and what the workers found in it (~400 KiB for one filter) mostly stay in the cache
-/// until sequenced. Measured on the 1M-line sshd benchmark, runs interleaved: 128 lines cost
-/// 5-8% more wall time than 512 when this VM's two CPUs run slow (and the same when they do
-/// not), 1024 no less than 512; 128 was best only while other jobs loaded both CPUs. Fewer
-/// with many filters (see [`batch_lines`]).
-const BATCH_LINES: usize = 512;
+/// Lines per batch at most; [`POOL_BUDGET`] makes it about 1,490 for one filter on two
+/// threads, fewer with more (see [`batch_lines`]). Each batch hands the sequencing state
+/// (date detectors, MLFID caches, counts) to the core that sequences it, so fewer, larger
+/// batches move it less often. Measured on the 1M-line sshd benchmark, runs interleaved, in
+/// this VM's slow state (when what crosses between the two CPUs costs more): ~1,490 lines
+/// take 4% less wall and CPU time than 512, 1024 lines 1-3% less, ~2,980 (a 16 MiB budget)
+/// no less than ~1,490, 256 lines 6% more; in the fast state 512, 768 and 1024 measure the
+/// same.
+const BATCH_LINES: usize = 2048;
 /// What the batches in circulation may hold in all, whatever the number of filters.
 const POOL_BUDGET: usize = 8 << 20;
 /// Rough bytes a batch holds per line: per date group, and per single-line filter (spans,
