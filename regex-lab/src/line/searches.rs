@@ -27,8 +27,8 @@ pub struct LineMatches {
     /// prefregex's (`text[..split]`, the line's `pre + post + "\n"`), and the failregexes'
     /// (`text[fail.0..fail.1]`): the prefregex's `content` (a suffix of the prefregex's text,
     /// or a copy after it), else the prefregex's text. `text` is a copy, or (`in_line`) the
-    /// searched batch line from that byte on: the usual case, whose copy was most of the
-    /// memory a batch's searches wrote.
+    /// searched batch line from that byte on: the usual case, which spares a copy of every
+    /// matched line that the sequencing would read back from another cache.
     pub(super) text: String,
     pub(super) in_line: Option<usize>,
     pub(super) split: usize,
