@@ -258,9 +258,8 @@ impl LineReader {
                             v.truncate(valid + end);
                             v.push(b'\n');
                             ends.push(v.len() - 1);
-                            let ascii;
-                            (valid, ascii) = checked(&mut v, valid, ends, ends.len() - 1);
-                            self.ascii &= ascii;
+                            let to = v.len();
+                            valid = self.checked(&mut v, valid, to, ends, ends.len() - 1);
                         }
                     }
                     v.truncate(valid);
@@ -274,7 +273,7 @@ impl LineReader {
         v.truncate(valid);
         self.seen.0 += (valid - bytes_before) as u64;
         self.seen.1 += (ends.len() - lines_before) as u64;
-        // SAFETY: `v[..valid]` is UTF-8 (see `take_lines` and `checked`).
+        // SAFETY: `v[..valid]` is UTF-8 (see `take_lines` and `LineReader::checked`).
         *text = unsafe { String::from_utf8_unchecked(v) };
         result
     }
@@ -327,24 +326,31 @@ impl LineReader {
             v.truncate(w + (v.len() - r));
         }
         // Everything from the old `valid` to `w` is lines: one UTF-8 check for all of them.
-        let rest = v.split_off(w);
-        let ascii;
-        (*valid, ascii) = checked(v, *valid, ends, first);
-        self.ascii &= ascii;
-        v.extend_from_slice(&rest);
+        *valid = self.checked(v, *valid, w, ends, first);
         full
     }
-}
 
-/// Checks that `v[from..]` (lines whose ends are `ends[first..]`) is UTF-8; if not, decodes
-/// each of those lines as Python's `decode('utf-8', 'replace')` does, which changes the
-/// lengths, and fixes their ends. Returns `v.len()` (everything is UTF-8 now) and whether
-/// those lines are ASCII, which is checked first (the common case, and ASCII is UTF-8).
-fn checked(v: &mut Vec<u8>, from: usize, ends: &mut Vec<usize>, first: usize) -> (usize, bool) {
-    if v[from..].is_ascii() {
-        return (v.len(), true);
-    }
-    if std::str::from_utf8(&v[from..]).is_err() {
+    /// Checks that `v[from..to]` (lines whose ends are `ends[first..]`) is UTF-8; if not,
+    /// decodes each of those lines as Python's `decode('utf-8', 'replace')` does, which
+    /// changes the lengths, and fixes their ends (what follows them moves along). Returns
+    /// where the lines end now. ASCII is checked first (the common case, and ASCII is
+    /// UTF-8), and recorded for [`LineReader::appended_ascii`].
+    fn checked(
+        &mut self,
+        v: &mut Vec<u8>,
+        from: usize,
+        to: usize,
+        ends: &mut Vec<usize>,
+        first: usize,
+    ) -> usize {
+        if v[from..to].is_ascii() {
+            return to;
+        }
+        self.ascii = false;
+        if std::str::from_utf8(&v[from..to]).is_ok() {
+            return to;
+        }
+        let rest = v.split_off(to);
         let lines = v.split_off(from);
         ends.truncate(first);
         // `\n` never belongs to an invalid sequence: decoding line by line is decoding
@@ -354,8 +360,10 @@ fn checked(v: &mut Vec<u8>, from: usize, ends: &mut Vec<usize>, first: usize) ->
             ends.push(v.len());
             v.push(b'\n');
         }
+        let to = v.len();
+        v.extend_from_slice(&rest);
+        to
     }
-    (v.len(), false)
 }
 
 /// A raw line (with its line end) as fail2ban-regex tests it: trailing `\r` and `\n`
