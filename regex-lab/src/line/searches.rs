@@ -366,24 +366,24 @@ impl Searcher {
         // Keep what the groups refer to: `text0`, the searched line itself or a copy, and
         // `content`, usually a suffix of `text0` (the same memory, not copied again).
         if !out.hits.is_empty() || out.pref_groups_wanted {
+            let t0 = text0.as_bytes().as_ptr_range();
+            let is_suffix = |c: &str| {
+                let ct = c.as_bytes().as_ptr_range();
+                ct.end == t0.end && t0.start <= ct.start
+            };
+            // `content` when it must be copied after `text0` (it is not its end).
+            let content_copy = content.map(|c| c.text()).filter(|c| !is_suffix(c));
             out.split = text0.len();
-            out.fail = (0, text0.len());
-            let mut content_copied = false;
-            if let Some(c) = content {
-                let (t0, ct) =
-                    (text0.as_bytes().as_ptr_range(), c.text().as_bytes().as_ptr_range());
-                if ct.end == t0.end && t0.start <= ct.start {
-                    out.fail = (text0.len() - c.text().len(), text0.len());
-                } else {
-                    content_copied = true;
-                }
-            }
-            match in_line {
-                Some(from) if !content_copied => out.in_line = Some(from),
-                _ => {
+            out.fail = match content {
+                Some(c) if content_copy.is_none() => (text0.len() - c.text().len(), text0.len()),
+                _ => (0, text0.len()),
+            };
+            match (in_line, content_copy) {
+                (Some(from), None) => out.in_line = Some(from),
+                (_, copy) => {
                     out.text.push_str(text0);
-                    if let (true, Some(c)) = (content_copied, content) {
-                        out.text.push_str(c.text());
+                    if let Some(c) = copy {
+                        out.text.push_str(c);
                         out.fail = (text0.len(), out.text.len());
                     }
                 }
