@@ -314,7 +314,6 @@ pub struct Filter {
     pref_prefilter: Prefilter,
 }
 
-/// The prefilter over `regexes`, compiled as they are (MULTILINE or not, case-sensitive).
 /// Compiles one list of a filter's regexes (`texts` as written, `expanded` their tags
 /// expanded); an error names the filter, the regex and how far it compiled.
 fn compile_all(
@@ -344,6 +343,7 @@ fn compile_all(
         .collect()
 }
 
+/// The prefilter over `expanded`, compiled as they are (MULTILINE or not, case-sensitive).
 fn prefilter(expanded: &[String], multiline: bool) -> Prefilter {
     let patterns: Vec<Pattern> =
         expanded.iter().map(|text| Pattern { text, multiline, caseless: false }).collect();
